@@ -1,0 +1,98 @@
+"""The integer golden model: numpy integer arithmetic on the IR, the reference for all hardware.
+
+No float appears after the input codes. Layers run over all T timesteps at once (as the QAT
+model and the hardware pipeline do); the LIF recurrence is the one of docs/ARCHITECTURE.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+@dataclass
+class GoldenResult:
+    spikes: list  # per LIF layer, (T, N, ...) uint8, in IR order (empty unless recorded)
+    acc: np.ndarray  # (N, classes) int64 readout accumulators (units 2^-acc_frac_bits)
+    pred: np.ndarray  # (N,) class: lowest index of the maximum accumulator
+
+
+def conv_int(x: np.ndarray, w: np.ndarray, padding: int) -> np.ndarray:
+    """Integer 2-D convolution (cross-correlation, stride 1): (N,C,H,W) x (O,C,k,k) -> (N,O,H',W')."""
+    k = w.shape[-1]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    win = sliding_window_view(xp, (k, k), axis=(2, 3))  # (N, C, H', W', k, k)
+    n, c, ho, wo = win.shape[:4]
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)
+    out = cols @ w.reshape(w.shape[0], -1).T.astype(np.int32)
+    return out.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2)
+
+
+def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
+            direct: bool = False) -> np.ndarray:
+    """Integer LIF over T timesteps -> spikes (T, N, ...) uint8.
+
+    currents: (T, N, ...) one frame per timestep, or with direct=True (N, ...) one frame
+    reused at every timestep (the first layer's current, computed once per image).
+    """
+    shape = currents.shape if direct else currents.shape[1:]
+    u = np.zeros(shape, dtype=np.int64)
+    out = np.empty((T, *shape), dtype=np.uint8)
+    th = np.int64(threshold)
+    for t in range(T):
+        u -= u >> leak_shift
+        u += currents if direct else currents[t]
+        s = u >= th
+        u -= s * th
+        out[t] = s
+    return out
+
+
+def _weight_current(L: dict, w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    if L["kind"] == "conv":
+        return conv_int(x, w, L["padding"])
+    return x.reshape(x.shape[0], -1) @ w.T.astype(np.int32)
+
+
+def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True) -> GoldenResult:
+    """Run the IR on input codes (N, C, H, W) uint8."""
+    T = model["timesteps"]
+    codes = np.asarray(codes)
+    if codes.dtype != np.uint8 or codes.shape[1:] != tuple(model["input"]["shape"]):
+        raise ValueError(f"codes must be uint8 of shape (N, {', '.join(map(str, model['input']['shape']))}), "
+                         f"got {codes.dtype} {codes.shape}")
+    n = codes.shape[0]
+    h = codes.astype(np.int32)  # one frame per image (direct input) until the first LIF layer
+    frames = False
+    spikes = []
+    for L in model["layers"]:
+        if L["kind"] == "pool":
+            s = L["size"]
+            m, c, hh, ww = h.shape
+            h = h[:, :, : hh // s * s, : ww // s * s]
+            h = h.reshape(m, c, hh // s, s, ww // s, s).max(axis=(3, 5))
+            continue
+        w = weights[L["weights"]]
+        cur = _weight_current(L, w, h)
+        if frames:
+            cur = cur.reshape(T, n, *cur.shape[1:])
+        if L["kind"] == "readout":
+            acc = (cur.astype(np.int64).sum(0) if frames else cur.astype(np.int64) * T)
+            pred = np.argmax(acc, axis=1)  # numpy returns the lowest index among ties
+            return GoldenResult(spikes, acc, pred)
+        cur = cur.astype(np.int64)
+        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames)
+        if record:
+            spikes.append(out)
+        h = out.reshape(T * n, *out.shape[2:]).astype(np.int32)
+        frames = True
+    raise ValueError("IR has no readout layer")
+
+
+def predict(model: dict, weights: dict, codes: np.ndarray, chunk: int = 500):
+    """(acc, pred) for any number of images, in chunks that keep memory small."""
+    accs = [run(model, weights, codes[i:i + chunk], record=False).acc
+            for i in range(0, len(codes), chunk)]
+    acc = np.concatenate(accs) if accs else np.zeros((0, model["output"]["classes"]), np.int64)
+    return acc, np.argmax(acc, axis=1)

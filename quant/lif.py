@@ -1,0 +1,110 @@
+"""Leaky integrate-and-fire neurons whose float forward pass is the integer semantics.
+
+Per timestep, on the membrane grid of LSB `lsb` (u = U * lsb with U an integer):
+    U <- U - floor(U / 2^k)        leak 1 - 2^-k, floor = arithmetic shift right
+    U <- U + I_t                   input current (an integer on the same grid)
+    s  = U >= Theta                spike; a tie fires
+    U <- U - s * Theta             soft reset by subtraction
+Every step is a power-of-two scaling, a floor or an add of grid values, so fp32 computes it
+exactly while |U| < 2^24. The floors pass gradients straight through; the spike passes the
+surrogate gradient. State is explicit (snnTorch style): callers pass and receive membranes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+SURROGATES = ("pwl", "fast-sigmoid", "atan")
+
+
+def surrogate_grad(z: torch.Tensor, name: str) -> torch.Tensor:
+    """dS/dz at z = U/Vth - 1. 'pwl' is the paper's 0.3 * max(0, 1 - |z|)."""
+    if name == "pwl":
+        return 0.3 * torch.clamp(1.0 - z.abs(), min=0.0)
+    if name == "fast-sigmoid":
+        return 1.0 / (1.0 + 10.0 * z.abs()) ** 2
+    if name == "atan":
+        return 1.0 / (1.0 + (torch.pi * z) ** 2)
+    raise ValueError(f"unknown surrogate {name!r}; choose one of {', '.join(SURROGATES)}")
+
+
+class _Spike(torch.autograd.Function):
+    """Heaviside(u >= th) forward, compared directly (never through u/th, which can round)."""
+
+    @staticmethod
+    def forward(ctx, u, th, name):
+        ctx.save_for_backward(u, th)
+        ctx.name = name
+        return (u >= th).to(u.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        u, th = ctx.saved_tensors
+        z = u / th - 1.0
+        g = grad * surrogate_grad(z, ctx.name)
+        grad_u = g / th
+        grad_th = (-(g * u) / (th * th)).sum().reshape(th.shape)
+        return grad_u, grad_th, None
+
+
+class _FloorSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.floor(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+class _RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def threshold_code(v_th: torch.Tensor, lsb: float) -> torch.Tensor:
+    """Integer threshold Theta >= 1 on the membrane grid (round half to even, as numpy)."""
+    return torch.clamp(_RoundSTE.apply(v_th / lsb), min=1.0)
+
+
+class LIF(nn.Module):
+    """A layer of LIF neurons sharing one trainable threshold and a fixed shift leak."""
+
+    def __init__(self, leak_shift: int = 3, v_th: float = 1.0, surrogate: str = "pwl"):
+        super().__init__()
+        if not 1 <= int(leak_shift) <= 15:
+            raise ValueError(f"leak_shift must be in 1..15 (leak = 1 - 2^-k), got {leak_shift}")
+        surrogate_grad(torch.zeros(1), surrogate)  # validates the name
+        self.leak_shift = int(leak_shift)
+        self.surrogate = surrogate
+        self.v_th = nn.Parameter(torch.tensor(float(v_th)))
+
+    def threshold(self, lsb: float | None) -> torch.Tensor:
+        """The threshold the forward pass uses: on the grid when quantized, else the float."""
+        vth = self.v_th.abs() + 1e-3 if lsb is None else self.v_th
+        return vth if lsb is None else threshold_code(vth, lsb) * lsb
+
+    def leak(self, u: torch.Tensor, lsb: float | None) -> torch.Tensor:
+        step = 2.0 ** self.leak_shift
+        if lsb is None:
+            return u - u / step
+        unit = lsb * step
+        return u - _FloorSTE.apply(u / unit) * lsb
+
+    def forward(self, currents: torch.Tensor, lsb: float | None, u: torch.Tensor | None = None):
+        """currents: (T, N, ...) on the grid. Returns spikes (T, N, ...) and the final membrane."""
+        th = self.threshold(lsb)
+        if u is None:
+            u = torch.zeros_like(currents[0])
+        spikes = []
+        for cur in currents.unbind(0):  # unbind, not indexing: its backward is one stack
+            u = self.leak(u, lsb) + cur
+            s = _Spike.apply(u, th, self.surrogate)
+            u = u - s * th
+            spikes.append(s)
+        return torch.stack(spikes), u

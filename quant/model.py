@@ -1,0 +1,237 @@
+"""The quantized SNN: conv/dense LIF layers, OR pooling of spikes and a non-spiking readout.
+
+Layers run one after another over all T timesteps (a layer's input for every timestep is
+known once the layer before has run), which is both faster in PyTorch than a timestep loop
+around the whole network and the same schedule as the hardware's layer pipeline.
+With direct input, the first layer's current is computed once per image and reused T times.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from quant import quantizers as Q
+from quant.lif import LIF
+
+ARCHS = {
+    # Sized for a small FPGA: ~113k first-layer MACs once per image, ~0.92M synapses/timestep.
+    "fmnist-conv": ["c16", "p2", "c32", "p2", "r"],
+    # The paper's VGG variants (max pooling on spikes, so spikes stay binary; no bias, no BN).
+    "vgg5": ["c64", "p2", "c128", "c128", "p2", "f1024", "r"],
+    "vgg11": ["c64", "p2", "c128", "p2", "c256", "c256", "p2", "c512", "c512", "p2",
+              "c512", "c512", "f4096", "f4096", "r"],
+}
+ENCODINGS = ("direct", "rate")
+
+
+@dataclass
+class ModelConfig:
+    """Everything needed to rebuild a model; stored in checkpoints."""
+
+    arch: str = "fmnist-conv"
+    in_shape: tuple = (1, 28, 28)
+    n_classes: int = 10
+    quant: str = "4bit"
+    timesteps: int = 8
+    leak_shift: int = 3
+    v_th: float = 1.0
+    surrogate: str = "pwl"
+    encoding: str = "direct"
+    layers: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.in_shape = tuple(int(s) for s in self.in_shape)
+        if not self.layers:
+            if self.arch not in ARCHS:
+                raise ValueError(f"unknown --arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
+            self.layers = list(ARCHS[self.arch])
+        Q.weight_bits(self.quant)
+        if self.encoding not in ENCODINGS:
+            raise ValueError(f"--encoding must be one of {', '.join(ENCODINGS)}")
+        if not 1 <= int(self.timesteps) <= 1024:
+            raise ValueError(f"--timesteps must be in 1..1024, got {self.timesteps}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["in_shape"] = list(self.in_shape)
+        return d
+
+
+class SpikingConv(nn.Module):
+    kind = "conv"
+
+    def __init__(self, cin, cout, bits, lif_kw, kernel=3, padding=1):
+        super().__init__()
+        self.kernel, self.padding = kernel, padding
+        self.conv = Q.conv2d(cin, cout, kernel, padding, bits)
+        self.lif = LIF(**lif_kw)
+
+    def out_shape(self, s):
+        c, h, w = s
+        k, p = self.kernel, self.padding
+        return (self.conv.out_channels, h + 2 * p - k + 1, w + 2 * p - k + 1)
+
+    def current(self, x, weight):
+        return F.conv2d(x, weight, padding=self.padding)
+
+
+class SpikingDense(nn.Module):
+    kind = "dense"
+
+    def __init__(self, fin, fout, bits, lif_kw):
+        super().__init__()
+        self.fc = Q.linear(fin, fout, bits)
+        self.lif = LIF(**lif_kw)
+
+    def out_shape(self, s):
+        return (self.fc.out_features,)
+
+    def current(self, x, weight):
+        return F.linear(x.flatten(1), weight)
+
+
+class Readout(nn.Module):
+    """Non-spiking output layer: its current summed over T is the logit (accumulator)."""
+
+    kind = "readout"
+
+    def __init__(self, fin, n_classes, bits):
+        super().__init__()
+        self.fc = Q.linear(fin, n_classes, bits)
+
+    def out_shape(self, s):
+        return (self.fc.out_features,)
+
+    def current(self, x, weight):
+        return F.linear(x.flatten(1), weight)
+
+
+class SpikePool(nn.Module):
+    """Max pooling of binary spikes, i.e. an OR over each window: the output stays binary."""
+
+    kind = "pool"
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def out_shape(self, s):
+        c, h, w = s
+        return (c, h // self.size, w // self.size)
+
+
+def _weight_layer(block):
+    return getattr(block, "conv", None) or getattr(block, "fc")
+
+
+class QuantSNN(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.bits = Q.weight_bits(cfg.quant)
+        self.input_quant = Q.input_quant(self.bits is not None)
+        lif_kw = dict(leak_shift=cfg.leak_shift, v_th=cfg.v_th, surrogate=cfg.surrogate)
+        blocks, shapes, s = [], [], tuple(cfg.in_shape)
+        for i, tok in enumerate(cfg.layers):
+            kind, arg = tok[0], tok[1:]
+            if kind == "c":
+                if len(s) != 3:
+                    raise ValueError(f"layer {i} ({tok}): a conv cannot follow a dense layer")
+                b = SpikingConv(s[0], int(arg), self.bits, lif_kw)
+            elif kind == "p":
+                b = SpikePool(int(arg))
+            elif kind == "f":
+                b = SpikingDense(_numel(s), int(arg), self.bits, lif_kw)
+            elif kind == "r":
+                if i != len(cfg.layers) - 1:
+                    raise ValueError("the readout 'r' must be the last layer")
+                b = Readout(_numel(s), cfg.n_classes, self.bits)
+            else:
+                raise ValueError(f"unknown layer token {tok!r} (use cN, pN, fN, r)")
+            shapes.append((s, b.out_shape(s)))
+            s = b.out_shape(s)
+            blocks.append(b)
+        if not blocks or blocks[-1].kind != "readout":
+            raise ValueError("an architecture must end with the readout 'r'")
+        self.blocks = nn.ModuleList(blocks)
+        self.shapes = shapes
+
+    # -- quantization facts -------------------------------------------------------------
+    def quant_weight(self, block):
+        """(weight value tensor, scale or None): Brevitas' quantized weight, float if unquantized."""
+        layer = _weight_layer(block)
+        if self.bits is None:
+            return layer.weight, None
+        qw = layer.quant_weight()
+        return qw.value, float(qw.scale.detach())
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Float image in [0, 1] -> what the first layer sees (codes * 2^-8 when quantized)."""
+        return x if self.input_quant is None else self.input_quant(x)
+
+    def input_codes(self, x: torch.Tensor) -> torch.Tensor:
+        """The 8-bit codes the hardware receives for float images in [0, 1]."""
+        if self.input_quant is None:
+            raise ValueError("a float (--quant float) model has no input codes")
+        with torch.no_grad():
+            return torch.round(self.encode(x) * 2 ** Q.INPUT_FRAC_BITS).to(torch.uint8)
+
+    # -- forward --------------------------------------------------------------------------
+    def forward(self, x, state=None, timesteps=None, record=False):
+        """Run `timesteps` timesteps (default cfg.timesteps) from membrane `state`.
+
+        x: images (N, C, H, W) in [0, 1] for direct input, or input spikes (T, N, C, H, W)
+        for rate coding. Returns (acc, new_state, record) where acc (N, classes) is the readout
+        summed over the timesteps (value units), new_state the membranes (one per LIF layer)
+        and record, when asked, a list of (spikes (T, N, ...), lsb) per weight layer.
+        """
+        T = int(timesteps or self.cfg.timesteps)
+        rate = x.dim() == 5
+        if rate:
+            T = x.shape[0]
+        state = list(state) if state is not None else []
+        new_state, rec = [], []
+        q = self.bits is not None
+        in_lsb = 2.0 ** -Q.INPUT_FRAC_BITS if q else None
+        h = self.encode(x.flatten(0, 1) if rate else x)  # (N, ...) or (T*N, ...)
+        direct = not rate  # h holds one frame per image, shared by all timesteps
+        n = x.shape[1] if rate else x.shape[0]
+        li = 0
+        for b in self.blocks:
+            if b.kind == "pool":
+                h = F.max_pool2d(h, b.size)
+                continue
+            w, scale = self.quant_weight(b)
+            lsb = in_lsb * scale if q else None
+            cur = b.current(h, w)
+            cur = cur.unsqueeze(0).expand(T, *cur.shape) if direct else cur.view(T, n, *cur.shape[1:])
+            if b.kind == "readout":
+                acc = cur.sum(0)
+                if record:
+                    rec.append((acc.detach(), lsb))
+                return acc, new_state, rec
+            u0 = state[li] if li < len(state) else None
+            spikes, u = b.lif(cur, lsb, u0)
+            new_state.append(u)
+            if record:
+                rec.append((spikes.detach(), lsb))
+            li += 1
+            h = spikes.flatten(0, 1)
+            direct = False
+            in_lsb = 1.0 if q else None
+        raise AssertionError("unreachable: architectures end with a readout")
+
+    def logits(self, x, timesteps=None):
+        """Readout accumulator averaged over T: the training and attack objective."""
+        acc, _, _ = self(x, timesteps=timesteps)
+        return acc / float(timesteps or (x.shape[0] if x.dim() == 5 else self.cfg.timesteps))
+
+
+def _numel(s):
+    n = 1
+    for d in s:
+        n *= int(d)
+    return n
