@@ -1,0 +1,58 @@
+"""Shared fixtures: real Fashion-MNIST test images as 8-bit codes, and IRs of random models.
+
+Random (untrained) models with a low threshold spike densely, which exercises every path of
+the integer semantics; trained-run fixtures live beside the tests that need them.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+FMNIST_DIRS = [os.environ.get("FASHION_MNIST_DIR", ""), "data/fashion-mnist",
+               "/usr/share/datasets/fashion-mnist"]
+
+
+def _fmnist_file(name: str) -> Path:
+    for d in FMNIST_DIRS:
+        p = Path(d) / name
+        if d and p.is_file():
+            return p
+    pytest.fail("Fashion-MNIST not found: `apt-get install -y dataset-fashion-mnist` "
+                "(or set FASHION_MNIST_DIR)")
+
+
+def fmnist_test(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """First n Fashion-MNIST test images as uint8 codes (n, 1, 28, 28) and their labels."""
+    with gzip.open(_fmnist_file("t10k-images-idx3-ubyte.gz")) as f:
+        x = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:n]
+    with gzip.open(_fmnist_file("t10k-labels-idx1-ubyte.gz")) as f:
+        y = np.frombuffer(f.read(), np.uint8, offset=8)[:n]
+    # pixel p in 0..255 means p/255; the 8-bit input quantizer maps that to round(p/255*256)
+    codes = np.clip(np.round(x.astype(np.float32) / 255.0 * 256.0), 0, 255).astype(np.uint8)
+    return codes, y.astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def fmnist_codes():
+    return fmnist_test(256)
+
+
+def random_model(quant="4bit", seed=0, v_th=0.3, timesteps=8, layers=None, in_shape=(1, 28, 28),
+                 leak_shift=3):
+    """An untrained QuantSNN with seeded random weights (dense spiking at v_th=0.3)."""
+    import torch
+    from quant.model import ModelConfig, QuantSNN
+    torch.manual_seed(seed)
+    cfg = ModelConfig(quant=quant, v_th=v_th, timesteps=timesteps, in_shape=in_shape,
+                      layers=list(layers or ["c16", "p2", "c32", "p2", "r"]), leak_shift=leak_shift)
+    return QuantSNN(cfg).eval()
+
+
+def random_ir(**kw):
+    """(model.json dict, weights dict) of random_model(**kw)."""
+    from quant.export import to_ir
+    return to_ir(random_model(**kw))
