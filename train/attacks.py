@@ -108,6 +108,7 @@ def predict(model, x, batch_size: int = 512, seed: int = 0, progress: bool = Fal
 
 def accuracy(model, x, y, batch_size: int = 512, seed: int = 0, progress: bool = False) -> float:
     """Fraction of x classified as y (rate-coded models: Poisson spikes seeded by `seed`)."""
+    y = torch.as_tensor(y)
     if len(x) != len(y):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
     if len(x) == 0:
