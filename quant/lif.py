@@ -101,10 +101,52 @@ class LIF(nn.Module):
         th = self.threshold(lsb)
         if u is None:
             u = torch.zeros_like(currents[0])
-        spikes = []
-        for cur in currents.unbind(0):  # unbind, not indexing: its backward is one stack
-            u = self.leak(u, lsb) + cur
-            s = _Spike.apply(u, th, self.surrogate)
+        return _LIFSequence.apply(currents, th, u, lsb, self.leak_shift, self.surrogate)
+
+
+class _LIFSequence(torch.autograd.Function):
+    """The T-step LIF recurrence as one autograd node, with hand-written BPTT.
+
+    The forward is the exact fixed-point rule above (same ops as LIF.leak and _Spike); the
+    backward is what autograd would derive through the straight-through floor, the surrogate
+    spike and the soft reset, but without building a graph of ~10 nodes per timestep, which
+    made training 2x slower.
+    """
+
+    @staticmethod
+    def forward(ctx, currents, th, u, lsb, leak_shift, surrogate):
+        step = 2.0 ** leak_shift
+        spikes = torch.empty_like(currents)
+        u_pre = torch.empty_like(currents)
+        for t in range(currents.shape[0]):
+            if lsb is None:
+                u = u - u / step
+            else:
+                u = u - torch.floor(u / (lsb * step)) * lsb
+            u = u + currents[t]
+            s = (u >= th).to(u.dtype)
+            u_pre[t] = u
+            spikes[t] = s
             u = u - s * th
-            spikes.append(s)
-        return torch.stack(spikes), u
+        ctx.save_for_backward(u_pre, spikes, th)
+        ctx.leak = 1.0 - 1.0 / step
+        ctx.surrogate = surrogate
+        ctx.expanded = currents.stride(0) == 0
+        return spikes, u
+
+    @staticmethod
+    def backward(ctx, g_spikes, g_u):
+        u_pre, spikes, th = ctx.saved_tensors
+        g_post = torch.zeros_like(u_pre[0]) if g_u is None else g_u
+        g_cur = torch.empty_like(u_pre)
+        g_th = torch.zeros((), dtype=u_pre.dtype, device=u_pre.device)
+        for t in range(u_pre.shape[0] - 1, -1, -1):
+            sg = surrogate_grad(u_pre[t] / th - 1.0, ctx.surrogate)
+            g_s = g_post * (-th)
+            if g_spikes is not None:
+                g_s = g_s + g_spikes[t]
+            g_pre = g_post + g_s * sg / th
+            g_th = g_th - (g_post * spikes[t]).sum() - (g_s * sg * u_pre[t]).sum() / (th * th)
+            g_cur[t] = g_pre
+            g_post = g_pre * ctx.leak
+        return g_cur, g_th.reshape(th.shape), g_post, None, None, None
