@@ -1,0 +1,87 @@
+// snn_readout.h: the non-spiking output layer. Its current summed over the T timesteps is the
+// accumulator (logit); the class is the lowest index of the largest accumulator.
+#ifndef SNN_READOUT_H_
+#define SNN_READOUT_H_
+
+#include "snn_common.h"
+#include "snn_event.h"
+
+namespace snn {
+
+// Write one image's result on the AXI4-Stream output: the class, then the accumulators as
+// 32-bit two's complement words; TLAST marks the last accumulator. Clears the accumulators.
+// CONFIG: classes, lanes, groups, acc_t.
+template <class CONFIG>
+void write_result(typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes],
+                  hls::stream<axis_out_t> &m_axis) {
+    typename CONFIG::acc_t best = acc[0][0];
+    unsigned cls = 0;
+Argmax:
+    for (unsigned i = 1; i < CONFIG::classes; i++) {
+#pragma HLS PIPELINE II = 1
+        typename CONFIG::acc_t v = acc[i / CONFIG::lanes][i % CONFIG::lanes];
+        if (v > best) { // strict: ties keep the lowest index
+            best = v;
+            cls = i;
+        }
+    }
+    axis_out_t word;
+    word.keep = -1;
+    word.strb = -1;
+    word.data = cls;
+    word.last = 0;
+    m_axis.write(word);
+Accumulators:
+    for (unsigned i = 0; i < CONFIG::classes; i++) {
+#pragma HLS PIPELINE II = 1
+        ap_int<32> v = acc[i / CONFIG::lanes][i % CONFIG::lanes];
+        word.data = v;
+        word.last = (i == CONFIG::classes - 1);
+        m_axis.write(word);
+    }
+ClearAcc:
+    for (unsigned i = 0; i < CONFIG::groups * CONFIG::lanes; i++) {
+#pragma HLS PIPELINE II = 1
+        acc[i / CONFIG::lanes][i % CONFIG::lanes] = 0;
+    }
+}
+
+// Spike-driven readout: T scatter passes into the accumulators, then the result.
+// CONFIG: in_h, in_w, n_in_pad, classes, lanes, groups, timesteps, weight_t, acc_t.
+// Weights are laid out [input][group][lane].
+template <class CONFIG, class IN_T, class W_T>
+void readout_event(hls::stream<IN_T> &spikes_in, hls::stream<axis_out_t> &m_axis,
+                   const W_T w[CONFIG::n_in_pad][CONFIG::groups][CONFIG::lanes]) {
+#pragma HLS ARRAY_PARTITION variable = w complete dim = 3
+    static typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+Timesteps:
+    for (unsigned t = 0; t < CONFIG::timesteps; t++) {
+        scatter_dense<CONFIG>(spikes_in, acc, w);
+    }
+    write_result<CONFIG>(acc, m_axis);
+}
+
+// Readout fed directly by the input codes (a network that is only a readout): its current is
+// the same at every timestep, so the accumulator is T times the current.
+// CONFIG: classes, lanes, groups, timesteps, current_t, acc_t.
+template <class CONFIG>
+void readout_direct(hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> > &cur_in,
+                    hls::stream<axis_out_t> &m_axis) {
+    static typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes];
+#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+Scale:
+    for (unsigned g = 0; g < CONFIG::groups; g++) {
+#pragma HLS PIPELINE II = 1
+        lane_vec<typename CONFIG::current_t, CONFIG::lanes> in = cur_in.read();
+        for (unsigned l = 0; l < CONFIG::lanes; l++) {
+#pragma HLS UNROLL
+            acc[g][l] = in.v[l] * CONFIG::timesteps;
+        }
+    }
+    write_result<CONFIG>(acc, m_axis);
+}
+
+} // namespace snn
+
+#endif
