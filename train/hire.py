@@ -1,0 +1,58 @@
+"""Training schedules: standard BPTT and HIRE (crafted input noise from the timesteps).
+
+HIRE splits the T timesteps of each minibatch into N periods. Period 1 sees the clean image;
+after each period's backward the weights update, and the input gradient of that same backward
+crafts the next period's input: x_{p+1} = clip(x + clip(x_p + eps * sign(g_p) - x, -eps, eps), 0, 1).
+Choices the paper leaves open (docs/TRAINING.md): membranes carry across periods (detached,
+so the network sees one continuous T-step run, as at inference); a period's loss is the
+cross-entropy of its own readout (accumulator over its timesteps / its length); the noise
+accumulates across periods inside the eps ball. Compute per minibatch equals standard T-step
+BPTT: T timestep-frames forward and T backward; only the number of optimizer steps differs.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+METHODS = ("standard", "hire")
+
+
+def split_periods(T: int, n: int) -> list[int]:
+    """T timesteps into n periods as equal as possible (earlier periods one longer)."""
+    if not 1 <= n <= T:
+        raise ValueError(f"--periods must be in 1..T ({T}), got {n}")
+    return [T // n + (1 if i < T % n else 0) for i in range(n)]
+
+
+def _inputs(model, x, T, rate_fn):
+    return rate_fn(x, T) if model.cfg.encoding == "rate" else x
+
+
+def standard_step(model, opt, x, y, T, rate_fn=None):
+    """One minibatch of plain BPTT over T timesteps, one update. Returns the loss."""
+    acc, _, _ = model(_inputs(model, x, T, rate_fn), timesteps=T)
+    loss = F.cross_entropy(acc / T, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
+
+
+def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None):
+    """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward."""
+    state, x_p, losses = None, x, []
+    lengths = split_periods(T, periods)
+    for i, tp in enumerate(lengths):
+        x_in = x_p.detach().requires_grad_(True)
+        acc, state, _ = model(_inputs(model, x_in, tp, rate_fn), state=state, timesteps=tp)
+        loss = F.cross_entropy(acc / tp, y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+        state = [u.detach() for u in state]
+        if i + 1 < len(lengths):
+            with torch.no_grad():
+                step = x_in.detach() + eps * x_in.grad.sign()
+                x_p = torch.clamp(x + torch.clamp(step - x, -eps, eps), 0.0, 1.0)
+    return sum(losses) / len(losses)

@@ -1,0 +1,154 @@
+"""Train a quantized SNN (HIRE or standard), attack it, report energy, hand off to hardware.
+
+    python train/run.py --quant 4bit            # Fashion-MNIST, HIRE, T=8, eps 8/255
+
+Writes a run folder (default runs/<dataset>-<method>-<quant>-<time>, linked as runs/latest):
+checkpoint.pt (atomic), ir/ (the hardware IR, for quantized direct-input models),
+vectors.npz (8-bit codes of the evaluated test images: clean, fgsm, pgd; labels),
+metrics.json, and prints a summary table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python train/run.py` from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+DEFAULT_TRAIN_EPS = {"fashion-mnist": 8 / 255, "digits": 8 / 255, "cifar10": 2 / 255, "cifar100": 2 / 255}
+DEFAULT_ARCH = {"fashion-mnist": "fmnist-conv", "digits": "fmnist-conv", "cifar10": "vgg5", "cifar100": "vgg5"}
+DEFAULT_SWEEP = "2/255,4/255,8/255,0.05,0.1"
+
+
+def number(s: str) -> float:
+    """A float or a fraction such as 8/255."""
+    try:
+        return float(Fraction(s.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"not a number or fraction: {s!r}") from None
+
+
+def eps_value(s: str) -> float:
+    v = number(s)
+    if not 0.0 <= v <= 1.0:
+        raise argparse.ArgumentTypeError(f"eps must be in [0, 1] (pixel scale), got {s}")
+    return v
+
+
+def eps_list(s: str) -> list[float]:
+    return [eps_value(p) for p in s.split(",") if p.strip()]
+
+
+def positive_int(s: str) -> int:
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {s!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def nonneg_int(s: str) -> int:
+    v = int(s) if s.lstrip("-").isdigit() else None
+    if v is None or v < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {s!r}")
+    return v
+
+
+def parser() -> argparse.ArgumentParser:
+    from quant.lif import SURROGATES
+    from quant.model import ARCHS, ENCODINGS
+    from quant.quantizers import QUANT_CHOICES
+    from train.data import DATASETS
+    from train.hire import METHODS
+
+    ap = argparse.ArgumentParser(prog="python train/run.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_argument_group("model")
+    g.add_argument("--quant", choices=QUANT_CHOICES, default="4bit",
+                   help="weight precision (power-of-two scales; input always 8-bit codes). Default 4bit")
+    g.add_argument("--arch", choices=list(ARCHS), default=None,
+                   help="network: fmnist-conv (16/32-channel conv SNN, default for fashion-mnist "
+                        "and digits), vgg5 (default for CIFAR), vgg11")
+    g.add_argument("--timesteps", type=positive_int, default=None,
+                   help="timesteps T (default 8 for direct input, 32 for --encoding rate)")
+    g.add_argument("--encoding", choices=ENCODINGS, default="direct",
+                   help="direct: the image drives the first layer every timestep (HIRE-SNN); "
+                        "rate: Poisson spike trains (the paper's rate-coded baseline)")
+    g.add_argument("--leak-shift", type=positive_int, default=3,
+                   help="membrane leak 1 - 2^-k per timestep (default k=3: 0.875)")
+    g.add_argument("--v-th", type=number, default=0.5, help="initial (trainable) threshold")
+    g.add_argument("--surrogate", choices=SURROGATES, default="pwl",
+                   help="spike surrogate gradient (default pwl: 0.3*max(0, 1-|U/Vth-1|), as the paper)")
+    g = ap.add_argument_group("data")
+    g.add_argument("--dataset", choices=DATASETS, default="fashion-mnist")
+    g.add_argument("--data-dir", default=None,
+                   help="folder with the dataset files (default: ./data/<dataset>, then the "
+                        "Debian package's /usr/share/datasets/fashion-mnist)")
+    g.add_argument("--train-limit", type=positive_int, default=None, help="use the first N training images")
+    g.add_argument("--test-limit", type=positive_int, default=None,
+                   help="evaluate clean accuracy on the first N test images (default all)")
+    g.add_argument("--attack-limit", type=positive_int, default=1000,
+                   help="attack and save vectors for the first N test images (default 1000)")
+    g = ap.add_argument_group("training")
+    g.add_argument("--method", choices=METHODS, default="hire",
+                   help="hire: crafted input noise from the timesteps (default); standard: plain BPTT")
+    g.add_argument("--periods", type=positive_int, default=2, help="HIRE periods N per minibatch (default 2)")
+    g.add_argument("--train-eps", type=eps_value, default=None,
+                   help="HIRE noise budget (default 8/255 on fashion-mnist and digits, 2/255 on CIFAR)")
+    g.add_argument("--epochs", type=positive_int, default=4)
+    g.add_argument("--batch-size", type=positive_int, default=128)
+    g.add_argument("--lr", type=number, default=2e-3, help="peak Adam learning rate (one-cycle schedule)")
+    g.add_argument("--seed", type=nonneg_int, default=0)
+    g = ap.add_argument_group("evaluation")
+    g.add_argument("--eps", type=eps_value, default=8 / 255, help="FGSM/PGD budget (default 8/255)")
+    g.add_argument("--pgd-steps", type=positive_int, default=7)
+    g.add_argument("--pgd-step", type=number, default=0.01,
+                   help="PGD step (default 0.01, the paper's); the sweep uses max(this, 2.5*eps/steps) "
+                        "so large eps are reachable")
+    g.add_argument("--no-random-start", action="store_true", help="PGD without the uniform random start")
+    g.add_argument("--sweep-eps", type=eps_list, default=eps_list(DEFAULT_SWEEP),
+                   help=f"eps values of the FGSM/PGD sweep (default {DEFAULT_SWEEP})")
+    g.add_argument("--blackbox-epochs", type=nonneg_int, default=1,
+                   help="epochs of the separately seeded source model for the black-box transfer "
+                        "attack (0 skips it; default 1)")
+    g = ap.add_argument_group("output")
+    g.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<method>-<quant>-<time>)")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return ap
+
+
+def main(argv=None):
+    ap = parser()
+    args = ap.parse_args(argv)
+    from train.experiment import Experiment, ExperimentError
+    if args.pgd_step <= 0:
+        ap.error("--pgd-step must be > 0")
+    if args.lr <= 0:
+        ap.error("--lr must be > 0")
+    if args.device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            ap.error("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    args.arch = args.arch or DEFAULT_ARCH[args.dataset]
+    args.timesteps = args.timesteps or (32 if args.encoding == "rate" else 8)
+    args.train_eps = DEFAULT_TRAIN_EPS[args.dataset] if args.train_eps is None else args.train_eps
+    if args.periods > args.timesteps:
+        ap.error(f"--periods ({args.periods}) cannot exceed --timesteps ({args.timesteps})")
+    if args.leak_shift > 15:
+        ap.error("--leak-shift must be in 1..15")
+    try:
+        Experiment(args).run()
+    except ExperimentError as e:
+        sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+    main()
