@@ -30,11 +30,13 @@ def conv_int(x: np.ndarray, w: np.ndarray, padding: int) -> np.ndarray:
 
 
 def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
-            direct: bool = False) -> np.ndarray:
+            direct: bool = False, observe: dict | None = None) -> np.ndarray:
     """Integer LIF over T timesteps -> spikes (T, N, ...) uint8.
 
     currents: (T, N, ...) one frame per timestep, or with direct=True (N, ...) one frame
     reused at every timestep (the first layer's current, computed once per image).
+    observe, when given, receives the membrane's [min, max] over all steps (before and after
+    reset), to check the widths that interval analysis derived.
     """
     shape = currents.shape if direct else currents.shape[1:]
     u = np.zeros(shape, dtype=np.int64)
@@ -44,9 +46,19 @@ def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
         u -= u >> leak_shift
         u += currents if direct else currents[t]
         s = u >= th
+        if observe is not None:
+            _widen(observe, "membrane", u)
         u -= s * th
         out[t] = s
+        if observe is not None:
+            _widen(observe, "membrane", u)
     return out
+
+
+def _widen(observe: dict, key: str, a: np.ndarray):
+    if a.size:
+        lo, hi = observe.get(key, (0, 0))
+        observe[key] = (min(lo, int(a.min())), max(hi, int(a.max())))
 
 
 def _weight_current(L: dict, w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -55,8 +67,13 @@ def _weight_current(L: dict, w: np.ndarray, x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1) @ w.T.astype(np.int32)
 
 
-def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True) -> GoldenResult:
-    """Run the IR on input codes (N, C, H, W) uint8."""
+def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
+        observe: dict | None = None) -> GoldenResult:
+    """Run the IR on input codes (N, C, H, W) uint8.
+
+    observe, when given, is filled per layer name with the observed current, membrane and
+    accumulator [min, max].
+    """
     T = model["timesteps"]
     codes = np.asarray(codes)
     if codes.dtype != np.uint8 or codes.shape[1:] != tuple(model["input"]["shape"]):
@@ -77,12 +94,17 @@ def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True) -> G
         cur = _weight_current(L, w, h)
         if frames:
             cur = cur.reshape(T, n, *cur.shape[1:])
+        obs = None if observe is None else observe.setdefault(L["name"], {})
+        if obs is not None:
+            _widen(obs, "current", cur)
         if L["kind"] == "readout":
             acc = (cur.astype(np.int64).sum(0) if frames else cur.astype(np.int64) * T)
+            if obs is not None:
+                _widen(obs, "acc", acc)
             pred = np.argmax(acc, axis=1)  # numpy returns the lowest index among ties
             return GoldenResult(spikes, acc, pred)
         cur = cur.astype(np.int64)
-        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames)
+        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames, observe=obs)
         if record:
             spikes.append(out)
         h = out.reshape(T * n, *out.shape[2:]).astype(np.int32)
