@@ -41,7 +41,7 @@ def _env() -> jinja2.Environment:
                               lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _json(obj) -> str:
+def to_json(obj) -> str:
     return json.dumps(obj, indent=2, sort_keys=True) + "\n"
 
 
@@ -117,8 +117,8 @@ def render(design: Design, weights: dict) -> dict:
     files["tb_data/tb_expected.dat"] = results_text(acc, pred)
 
     lat = latency.analytic(design)
-    files["latency.json"] = _json(lat)
-    files["hls_config.json"] = _json(design.settings)
+    files["latency.json"] = to_json(lat)
+    files["hls_config.json"] = to_json(design.settings)
     manifest = {
         "format": PROJECT_FORMAT, "version": 1, "top": TOP, "ir_sha256": sha,
         "input_shape": list(design.in_shape), "classes": design.classes,
@@ -133,7 +133,7 @@ def render(design: Design, weights: dict) -> dict:
         ctx, latency=lat, lanes=design.lanes, settings=design.settings,
         memory=manifest["memory_kbits"])
     manifest["files"] = sorted([*files, "project.json"])
-    files["project.json"] = _json(manifest)
+    files["project.json"] = to_json(manifest)
     return files
 
 
