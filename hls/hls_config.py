@@ -49,7 +49,7 @@ def _check(key, value):
     if isinstance(value, bool) or not isinstance(value, (int, float) if typ is float else typ) \
             or not ok(value):
         raise GeneratorError(f"hls_config.{key}: expected {what}, got {value!r}")
-    return float(value) if typ is float else value
+    return value
 
 
 def load(path=None, overrides: dict | None = None) -> dict:
