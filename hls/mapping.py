@@ -262,7 +262,7 @@ def build(model: dict, weights: dict, settings: dict) -> Design:
 
         if i == 0:
             # direct input: current once per image (multipliers), then LIF (or readout) over T
-            cur = _current_stream(name, lanes, f"ap_int<{L['current_bits']}>")
+            cur = _current_stream(name, lanes, f"{name}_current_t")
             streams.append(cur)
             common = dict(in_c=in_c, in_h=in_h, in_w=in_w)
             if kind == "conv":

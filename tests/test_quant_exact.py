@@ -61,10 +61,11 @@ def test_qat_equals_golden_other_shapes(fmnist_codes, layers, leak, T):
     _assert_bit_exact(model, codes[:64])
 
 
-def test_qat_equals_golden_after_training_steps(fmnist_codes):
+@pytest.mark.parametrize("quant", ["2bit", "4bit", "8bit"])
+def test_qat_equals_golden_after_training_steps(fmnist_codes, quant):
     """Weights and thresholds that moved off their initial values still agree."""
     codes, labels = fmnist_codes
-    model = random_model("4bit", seed=5, v_th=0.4).train()
+    model = random_model(quant, seed=5, v_th=0.4).train()
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     x, y = torch.from_numpy(codes[:64]).float() / 256.0, torch.from_numpy(labels[:64])
     for _ in range(5):

