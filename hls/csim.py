@@ -48,6 +48,8 @@ def load_vectors(run: Path, attack: str, n: int | None):
                          f"{codes.shape}")
     if n is not None:
         codes, labels = codes[:n], labels[:n]
+    if len(codes) == 0:
+        raise UsageError(f"{path}: no images selected from {key!r}")
     return codes, np.asarray(labels).astype(np.int64)
 
 
@@ -81,7 +83,7 @@ def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print
     project.compile()
     result = project.run(codes, trace=True)
     cmp = golden_check.compare(model, weights, codes, result)
-    meas = latency.measured(design, result.tokens, result.spikes) if len(codes) else {}
+    meas = latency.measured(design, result.tokens, result.spikes)
     analytic = json.loads((out / "latency.json").read_text())
     for i in np.flatnonzero(cmp.mismatched)[:10]:
         log(f"mismatch image {i}: csim class {result.pred[i]} acc {result.acc[i].tolist()}, "
@@ -91,7 +93,7 @@ def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print
         "mismatches": cmp.mismatches, "bit_exact": cmp.bit_exact,
         "acc_equal": cmp.acc_equal, "class_equal": cmp.pred_equal,
         "spike_counts_equal": cmp.spikes_equal,
-        "accuracy": round(float((result.pred == labels).mean()), 4) if len(codes) else None,
+        "accuracy": round(float((result.pred == labels).mean()), 4),
         "images_per_s": round(len(codes) / result.seconds, 1) if result.seconds else None,
         "latency_us_analytic": analytic["latency_us"],
         "latency_us_measured": meas.get("mean_latency_us"),
@@ -113,8 +115,8 @@ def main(argv=None) -> int:
                     help=f"HLS project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="hls_config.json overrides (see python -m hls.generate)")
     a = ap.parse_args(argv)
-    if a.n is not None and a.n < 0:
-        ap.error("--n must be >= 0")
+    if a.n is not None and a.n < 1:
+        ap.error("--n must be >= 1")
     try:
         rep = run_csim(a.run, a.n, a.attack, a.out, a.config,
                        log=lambda m: print(m, file=sys.stderr))

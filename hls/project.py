@@ -99,6 +99,28 @@ class HLSProject:
             h.update(p.read_bytes())
         return h.hexdigest()
 
+    def _precompiled_header(self) -> list[str]:
+        """-include flags for a precompiled ap_int.h + hls_stream.h (saves ~0.7 s a compile).
+
+        Built once per cache, compiler and flags; g++ falls back to the plain headers if the
+        .gch does not fit, so this can only make compiles faster, never different.
+        """
+        version = subprocess.run([CXX, "--version"], capture_output=True, text=True).stdout
+        tag = hashlib.sha256(" ".join([CXX, *CXXFLAGS, version, str(ap_types_dir())]).encode())
+        d = self.cache_dir / f"pch-{tag.hexdigest()[:16]}"
+        header, gch = d / "hire_snn_pch.h", d / "hire_snn_pch.h.gch"
+        if not gch.is_file():
+            d.mkdir(parents=True, exist_ok=True)
+            header.write_text('#include "ap_int.h"\n#include "hls_stream.h"\n')
+            tmp = d / f".gch.{os.getpid()}.tmp"
+            p = subprocess.run([CXX, *CXXFLAGS, "-I", str(ap_types_dir()), "-x", "c++-header",
+                                str(header), "-o", str(tmp)], capture_output=True, text=True)
+            if p.returncode:
+                tmp.unlink(missing_ok=True)
+                return []
+            os.replace(tmp, gch)
+        return ["-I", str(d), "-include", header.name]
+
     def compile(self) -> Path:
         """Build the test bench with g++ (or reuse the cached binary of identical sources)."""
         key = self.source_hash()
@@ -106,7 +128,7 @@ class HLSProject:
         if not binary.is_file():
             binary.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=binary.parent) as tmp:
-                inc = ["-I", str(ap_types_dir()), "-I", str(self.path)]
+                inc = [*self._precompiled_header(), "-I", str(ap_types_dir()), "-I", str(self.path)]
                 units = [self.path / "firmware" / f"{self.top}.cpp", self.path / f"tb_{self.top}.cpp"]
                 objs = [Path(tmp) / f"{u.stem}.o" for u in units]
                 with ThreadPoolExecutor(len(units)) as ex:  # the two units in parallel
@@ -130,8 +152,8 @@ class HLSProject:
         """Run the test bench on uint8 codes (N, C, H, W)."""
         codes = np.asarray(codes)
         shape = tuple(self.manifest["input_shape"])
-        if codes.dtype != np.uint8 or codes.shape[1:] != shape:
-            raise ValueError(f"codes must be uint8 of shape (N, {', '.join(map(str, shape))}), "
+        if codes.dtype != np.uint8 or codes.ndim != 4 or codes.shape[1:] != shape or not len(codes):
+            raise ValueError(f"codes must be uint8 of shape (N >= 1, {', '.join(map(str, shape))}), "
                              f"got {codes.dtype} {codes.shape}")
         if self.binary is None:
             self.compile()
