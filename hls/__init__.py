@@ -1,9 +1,8 @@
 """IR -> Vivado HLS project (Jinja2 templates + a small kernel header library), g++ C-sim.
 
 Modules: hls_config (knobs), mapping (IR -> stages), latency (analytic model), writer (files),
-generate (CLI), project (g++ C simulation: HLSProject), golden_check and csim (C-sim vs
-the golden model),
-synth (Vivado/Vitis HLS when installed).
+generate (CLI), project (g++ C simulation: HLSProject), golden_check and csim (C-sim vs the
+golden model), synth (Vivado/Vitis HLS when installed). See docs/HLS.md.
 """
 from hls.errors import GeneratorError
 
