@@ -18,19 +18,47 @@ class GoldenResult:
     pred: np.ndarray  # (N,) class: lowest index of the maximum accumulator
 
 
-def conv_int(x: np.ndarray, w: np.ndarray, padding: int) -> np.ndarray:
+def acc_dtype(bits: int):
+    """The narrowest numpy integer that holds a `bits`-wide two's-complement value.
+
+    Exact for sums of products whose every partial sum lies in the derived range, which
+    interval analysis guarantees for a layer's current (each partial sum is the current of
+    a sub-window, inside the same bounds). int16 einsum is ~3x faster than int32 matmul.
+    """
+    return np.int16 if bits <= 16 else np.int32 if bits <= 32 else np.int64
+
+
+def conv_int(x: np.ndarray, w: np.ndarray, padding: int, dtype=np.int32) -> np.ndarray:
     """Integer 2-D convolution (cross-correlation, stride 1): (N,C,H,W) x (O,C,k,k) -> (N,O,H',W')."""
     k = w.shape[-1]
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    xp = np.pad(x.astype(dtype, copy=False), ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     win = sliding_window_view(xp, (k, k), axis=(2, 3))  # (N, C, H', W', k, k)
     n, c, ho, wo = win.shape[:4]
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * k * k)
-    out = cols @ w.reshape(w.shape[0], -1).T.astype(np.int32)
+    out = np.einsum("pk,ok->po", cols, w.reshape(w.shape[0], -1).astype(dtype))
     return out.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2)
 
 
+def dense_int(x: np.ndarray, w: np.ndarray, dtype=np.int32) -> np.ndarray:
+    """Integer dense layer on C-order flattened inputs: (N, ...) x (O, F) -> (N, O)."""
+    return np.einsum("nf,of->no", x.reshape(x.shape[0], -1).astype(dtype, copy=False), w.astype(dtype))
+
+
+def or_pool(s: np.ndarray, size: int) -> np.ndarray:
+    """Max (OR) pooling of binary spike maps (M, C, H, W) over non-overlapping windows."""
+    m, c, h, w = s.shape
+    ho, wo = h // size, w // size
+    out = s[:, :, 0:ho * size:size, 0:wo * size:size].copy()
+    for dy in range(size):
+        for dx in range(size):
+            if dy or dx:
+                np.maximum(out, s[:, :, dy:ho * size:size, dx:wo * size:size], out=out)
+    return out
+
+
 def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
-            direct: bool = False, observe: dict | None = None) -> np.ndarray:
+            direct: bool = False, observe: dict | None = None,
+            membrane_bits: int = 64) -> np.ndarray:
     """Integer LIF over T timesteps -> spikes (T, N, ...) uint8.
 
     currents: (T, N, ...) one frame per timestep, or with direct=True (N, ...) one frame
@@ -39,16 +67,19 @@ def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
     reset), to check the widths that interval analysis derived.
     """
     shape = currents.shape if direct else currents.shape[1:]
-    u = np.zeros(shape, dtype=np.int64)
+    dtype = np.int64 if membrane_bits > 32 else np.int32
+    u = np.zeros(shape, dtype=dtype)
     out = np.empty((T, *shape), dtype=np.uint8)
-    th = np.int64(threshold)
+    th = dtype(threshold)
+    tmp = np.empty_like(u)
     for t in range(T):
-        u -= u >> leak_shift
+        np.right_shift(u, leak_shift, out=tmp)
+        u -= tmp
         u += currents if direct else currents[t]
         s = u >= th
         if observe is not None:
             _widen(observe, "membrane", u)
-        u -= s * th
+        np.subtract(u, th, out=u, where=s)
         out[t] = s
         if observe is not None:
             _widen(observe, "membrane", u)
@@ -62,9 +93,10 @@ def _widen(observe: dict, key: str, a: np.ndarray):
 
 
 def _weight_current(L: dict, w: np.ndarray, x: np.ndarray) -> np.ndarray:
+    dtype = acc_dtype(L["current_bits"])
     if L["kind"] == "conv":
-        return conv_int(x, w, L["padding"])
-    return x.reshape(x.shape[0], -1) @ w.T.astype(np.int32)
+        return conv_int(x, w, L["padding"], dtype)
+    return dense_int(x, w, dtype)
 
 
 def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
@@ -80,15 +112,12 @@ def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
         raise ValueError(f"codes must be uint8 of shape (N, {', '.join(map(str, model['input']['shape']))}), "
                          f"got {codes.dtype} {codes.shape}")
     n = codes.shape[0]
-    h = codes.astype(np.int32)  # one frame per image (direct input) until the first LIF layer
+    h = codes  # one frame per image (direct input) until the first LIF layer
     frames = False
     spikes = []
     for L in model["layers"]:
         if L["kind"] == "pool":
-            s = L["size"]
-            m, c, hh, ww = h.shape
-            h = h[:, :, : hh // s * s, : ww // s * s]
-            h = h.reshape(m, c, hh // s, s, ww // s, s).max(axis=(3, 5))
+            h = or_pool(h, L["size"])
             continue
         w = weights[L["weights"]]
         cur = _weight_current(L, w, h)
@@ -103,16 +132,16 @@ def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
                 _widen(obs, "acc", acc)
             pred = np.argmax(acc, axis=1)  # numpy returns the lowest index among ties
             return GoldenResult(spikes, acc, pred)
-        cur = cur.astype(np.int64)
-        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames, observe=obs)
+        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames, observe=obs,
+                      membrane_bits=L["membrane_bits"])
         if record:
             spikes.append(out)
-        h = out.reshape(T * n, *out.shape[2:]).astype(np.int32)
+        h = out.reshape(T * n, *out.shape[2:])  # spikes stay uint8; layers widen as needed
         frames = True
     raise ValueError("IR has no readout layer")
 
 
-def predict(model: dict, weights: dict, codes: np.ndarray, chunk: int = 500):
+def predict(model: dict, weights: dict, codes: np.ndarray, chunk: int = 100):
     """(acc, pred) for any number of images, in chunks that keep memory small."""
     accs = [run(model, weights, codes[i:i + chunk], record=False).acc
             for i in range(0, len(codes), chunk)]

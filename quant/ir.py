@@ -81,6 +81,7 @@ def validate(model: dict, weights: dict) -> None:
     if not layers:
         raise IRError("model.layers: empty")
     cur = shape
+    seen_weights = False
     for i, L in enumerate(layers):
         w = f"layers[{i}]"
         kind = _need(L, "kind", w, str)
@@ -93,6 +94,8 @@ def validate(model: dict, weights: dict) -> None:
         if kind == "readout" and i != len(layers) - 1:
             raise IRError(f"{w}.kind: the readout must be the last layer")
         if kind == "pool":
+            if not seen_weights:
+                raise IRError(f"{w}.kind: pooling must follow a spiking layer (inputs are codes)")
             size = _need(L, "size", w, int)
             if _need(L, "mode", w, str) != "max" or size < 1 or len(ins) != 3:
                 raise IRError(f"{w}: only max (OR) pooling of a [C, H, W] spike map is supported")
@@ -105,7 +108,8 @@ def validate(model: dict, weights: dict) -> None:
         if kind in ("dense", "readout") and len(outs) != 1:
             raise IRError(f"{w}.out_shape: a {kind} layer has a 1-D output")
         if kind in WEIGHT_KINDS:
-            _validate_weight_layer(L, w, weights, i == 0, T)
+            _validate_weight_layer(L, w, weights, not seen_weights, T)
+            seen_weights = True
         cur = outs
     if layers[-1]["kind"] != "readout":
         raise IRError("model.layers: the last layer must be the readout")
@@ -166,10 +170,11 @@ def _check_width(L, w, name, want):
 def annotate_widths(model: dict, weights: dict) -> dict:
     """Fill current/membrane/acc ranges and widths of every weight layer from interval analysis."""
     T = model["timesteps"]
-    for i, L in enumerate(model["layers"]):
+    in_max = 255  # the first weight layer sees 8-bit codes, later ones binary spikes
+    for L in model["layers"]:
         if L["kind"] not in WEIGHT_KINDS:
             continue
-        w_int, in_max = weights[L["weights"]], 255 if i == 0 else 1
+        w_int = weights[L["weights"]]
         if L["kind"] == "readout":
             cur, acc = readout_ranges(w_int, in_max, T)
             named = {"current": cur, "acc": acc}
@@ -179,6 +184,7 @@ def annotate_widths(model: dict, weights: dict) -> dict:
         for name, rng in named.items():
             L[f"{name}_range"] = [int(rng[0]), int(rng[1])]
             L[f"{name}_bits"] = signed_bits(*rng)
+        in_max = 1
     return model
 
 

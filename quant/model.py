@@ -142,6 +142,9 @@ class QuantSNN(nn.Module):
                     raise ValueError(f"layer {i} ({tok}): a conv cannot follow a dense layer")
                 b = SpikingConv(s[0], int(arg), self.bits, lif_kw)
             elif kind == "p":
+                if not blocks or all(x.kind == "pool" for x in blocks):
+                    raise ValueError(f"layer {i} ({tok}): pooling works on spikes, so it must "
+                                     "follow a spiking layer (the input is 8-bit codes)")
                 b = SpikePool(int(arg))
             elif kind == "f":
                 b = SpikingDense(_numel(s), int(arg), self.bits, lif_kw)
