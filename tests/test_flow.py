@@ -4,32 +4,12 @@ The run is made by the same command a user types (train/run.py with small limits
 fixture documents how to reproduce it.
 """
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-RUN_FLAGS = ["--quant", "4bit", "--train-limit", "1500", "--epochs", "1", "--test-limit", "300",
-             "--attack-limit", "120", "--blackbox-epochs", "1", "--sweep-eps", "8/255,0.1",
-             "--no-progress"]
-
-
-def run_cli(module_or_script, *args, cwd=ROOT, timeout=600):
-    cmd = [sys.executable, *(["-m", module_or_script] if "." in module_or_script and
-                              not module_or_script.endswith(".py") else [module_or_script]), *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("flow")  # cwd: its runs/latest link stays out of the checkout
-    out = work / "run"
-    r = run_cli(str(ROOT / "train" / "run.py"), *RUN_FLAGS, "--out", str(out), cwd=work)
-    assert r.returncode == 0, r.stderr[-3000:]
-    return out, r.stdout
+from conftest import ROOT, RUN_FLAGS, run_cli
 
 
 def test_run_writes_the_hand_off(trained_run):
