@@ -80,6 +80,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train"):
         t0 = time.perf_counter()
         bar = tqdm(range(n_batches), desc=f"{desc} epoch {ep + 1}/{epochs}", unit="batch",
                    disable=args.no_progress, leave=False)
+        losses = []
         for b in bar:
             idx = perm[b * args.batch_size:(b + 1) * args.batch_size]
             xb, yb = x[idx].to(device), y[idx].to(device)
@@ -87,9 +88,12 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train"):
                 loss = hire_step(model, opt, xb, yb, args.timesteps, args.periods, args.train_eps, rate_fn)
             else:
                 loss = standard_step(model, opt, xb, yb, args.timesteps, rate_fn)
+            losses.append(loss)
             if b % 20 == 0:
                 bar.set_postfix(loss=f"{loss:.3f}")
         seconds.append(time.perf_counter() - t0)
+        tqdm.write(f"{desc} epoch {ep + 1}/{epochs}: loss {sum(losses) / len(losses):.4f}, "
+                   f"{seconds[-1]:.1f} s ({len(x) / seconds[-1]:.0f} images/s)")
     model.eval()
     return seconds
 
