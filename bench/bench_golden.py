@@ -16,9 +16,7 @@ Writes a JSON result file (default build/bench/golden.json).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -31,7 +29,7 @@ import numpy as np
 
 from quant import golden
 from quant import ir as IR
-from quant.atomic import atomic_file
+from bench import report
 
 RATE_IMAGES = 500
 
@@ -65,13 +63,7 @@ def spike_rates(model, weights, codes):
 
 
 def host_info() -> dict:
-    try:
-        load = os.getloadavg()[0]
-    except OSError:
-        load = None
-    return {"cpus": os.cpu_count(), "numpy": np.__version__, "python": platform.python_version(),
-            "machine": platform.machine(), "loadavg_1m": load,
-            "blas": _blas_name()}
+    return report.host_info(numpy=np.__version__, blas=_blas_name())
 
 
 def _blas_name():
@@ -148,10 +140,7 @@ def main(argv=None):
                     "record_images_per_s": m / rec_sec, "accuracy": accuracy, "spike_rates": rates},
         "host": host_info(),
     }
-    out = Path(a.json)
-    with atomic_file(out) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    report.write_result(result, a.json)
     return result
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import report  # noqa: E402
 from hls import golden_check  # noqa: E402
 from hls.generate import generate, load_ir  # noqa: E402
 from hls.project import HLSProject  # noqa: E402
@@ -111,10 +112,8 @@ def main(argv=None):
     print(f"analytic latency {lat['latency_us']} us per image at {lat['clock_mhz']:g} MHz "
           f"({lat['cycles_per_image']} cycles, spike rate {lat['assumptions']['spike_rate']}), "
           f"one image every {lat['interval_between_images']} cycles")
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
-    print(json.dumps(result, sort_keys=True))
+    result["host"] = report.host_info()
+    report.write_result(result, a.out)
     return 0 if cmp.mismatches == 0 else 1
 
 

@@ -22,9 +22,7 @@ Writes a JSON result file (default build/bench/train.json).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -38,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from quant.atomic import atomic_file
+from bench import report
 from train import data
 from train.experiment import build_model, train_model
 from train.run import DEFAULT_ARCH, DEFAULT_TRAIN_EPS, parser as run_parser
@@ -118,16 +116,7 @@ def epoch_seconds(name: str, args, x, y) -> tuple[float, float]:
 
 
 def host_info() -> dict:
-    return {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "machine": platform.machine(), "loadavg_1m": _loadavg()}
-
-
-def _loadavg():
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
+    return report.host_info(torch_threads=torch.get_num_threads(), torch=torch.__version__)
 
 
 def main(argv=None):
@@ -225,10 +214,7 @@ def main(argv=None):
         "all_goals_met": all(g["met"] for g in goals.values()),
         "host": host_info(),
     }
-    out = Path(a.json)
-    with atomic_file(out) as tmp:
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    report.write_result(result, a.json)
     return result
 
 

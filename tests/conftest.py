@@ -38,6 +38,16 @@ def fmnist_test(n: int) -> tuple[np.ndarray, np.ndarray]:
     return codes, y.astype(np.int64)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """One torch thread: two intra-op threads on a shared 2-core machine spin against each other."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def fmnist_codes():
     return fmnist_test(256)

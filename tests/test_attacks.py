@@ -13,15 +13,6 @@ from train import attacks as A
 from train import data
 
 
-@pytest.fixture(scope="module")
-def one_thread():
-    # Two intra-op threads on a shared 2-core machine spin against each other (~50x slower).
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _train(encoding="direct", seed=0, steps=120, T=4):
     torch.manual_seed(seed)
     m = QuantSNN(ModelConfig(arch="fmnist-conv", quant="4bit", in_shape=(1, 8, 8), n_classes=10,

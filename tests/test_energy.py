@@ -17,14 +17,6 @@ READOUT = 32 * 7 * 7 * 10      # 15680
 
 
 @pytest.fixture(scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
 def fmnist(one_thread):
     return data.load("fashion-mnist", "test", limit=64)
 

@@ -4,7 +4,6 @@ The run is made by the same command a user types (train/run.py with small limits
 fixture documents how to reproduce it.
 """
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import random_ir, random_model
+from conftest import random_model
 from quant import golden
 from quant.export import to_ir
 from quant.golden import conv_int

@@ -15,14 +15,6 @@ from train.hire import split_periods
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def fmnist_small():
     return data.load("fashion-mnist", "train", limit=256)

@@ -5,7 +5,7 @@ import json
 import os
 import platform
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np

@@ -10,10 +10,7 @@ metrics.json, and prints a summary table.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
