@@ -39,7 +39,7 @@ hls:
 	$(PY) -m hls.generate $(RUN) --out $(HLS_OUT)
 
 csim:
-	$(PY) -m hls.csim $(RUN) --n $(N) --attack $(ATTACK)
+	$(PY) -m hls.csim $(RUN) --n $(N) --attack $(ATTACK) --out $(HLS_OUT)
 
 hls-synth:
 	$(PY) -m hls.synth $(HLS_OUT)
@@ -48,12 +48,13 @@ test:
 	$(PY) -m pytest
 
 bench:
-	$(PY) bench/bench_train.py
-	$(PY) bench/bench_golden.py
+	$(PY) bench/bench_train.py --json build/bench/train.json
+	$(PY) bench/bench_golden.py --json build/bench/golden.json
 	$(PY) bench/bench_hls.py
 
+# Executes notebooks/results.ipynb on HIRE_RUNS (default runs/latest) into build/, figures in build/figures
 notebooks:
-	$(PY) -m jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	$(PY) -m jupyter nbconvert --to notebook --execute notebooks/results.ipynb --output-dir build
 
 clean:
 	rm -rf build sim_build .pytest_cache
