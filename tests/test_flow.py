@@ -78,3 +78,12 @@ def test_same_seed_same_metrics(trained_run, tmp_path):
         assert a[key] == b[key]
     with np.load(out / "vectors.npz") as za, np.load(tmp_path / "again" / "vectors.npz") as zb:
         assert all(np.array_equal(za[k], zb[k]) for k in ("clean", "fgsm", "pgd"))
+
+
+@pytest.mark.parametrize("attack", ["none", "fgsm", "pgd"])
+def test_hls_csim_is_bit_exact_on_the_trained_run(trained_run, tmp_path, attack):
+    out, _ = trained_run
+    r = run_cli("hls.csim", str(out), "--n", "120", "--attack", attack, "--out", str(tmp_path / "prj"))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["images"] == 120 and res["mismatches"] == 0 and res["bit_exact"] is True
