@@ -99,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--periods", type=positive_int, default=2, help="HIRE periods N per minibatch (default 2)")
     g.add_argument("--train-eps", type=eps_value, default=None,
                    help="HIRE noise budget (default 8/255 on fashion-mnist and digits, 2/255 on CIFAR)")
-    g.add_argument("--epochs", type=positive_int, default=4)
+    g.add_argument("--epochs", type=positive_int, default=5)
     g.add_argument("--batch-size", type=positive_int, default=128)
     g.add_argument("--lr", type=number, default=2e-3, help="peak Adam learning rate (one-cycle schedule)")
     g.add_argument("--seed", type=nonneg_int, default=0)
