@@ -136,3 +136,23 @@ def test_help_explains_the_flags(tmp_path):
     assert r.returncode == 0
     for flag in ("--method", "--periods", "--train-eps", "--encoding", "--attack-limit", "--device"):
         assert flag in r.stdout
+
+
+@pytest.mark.parametrize("arch,in_shape", [("vgg5", (3, 32, 32)), ("vgg11", (3, 32, 32))])
+def test_paper_vggs_build_and_run(arch, in_shape):
+    torch.manual_seed(0)
+    m = QuantSNN(ModelConfig(arch=arch, in_shape=in_shape, n_classes=100, quant="4bit", timesteps=2))
+    logits = m.logits(torch.rand(2, *in_shape))
+    assert logits.shape == (2, 100)
+    logits.sum().backward()
+    assert all(p.grad is not None for p in m.parameters())
+
+
+def test_rate_coded_training_runs_on_poisson_spikes(fmnist_small):
+    x, y = fmnist_small
+    torch.manual_seed(0)
+    m = QuantSNN(ModelConfig(quant="4bit", v_th=0.5, encoding="rate", timesteps=6))
+    c = FrameCounter(m)
+    train_model(m, x[:128], y[:128], _args(timesteps=6, encoding="rate"), 1, "standard", 0,
+                torch.device("cpu"))
+    assert c.fwd == 128 * 6 * 2 and c.bwd == 128 * 6 * 2
