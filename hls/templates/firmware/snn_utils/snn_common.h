@@ -81,6 +81,24 @@ inline unsigned lowest_set_bit(ap_uint<G> m) {
     return r;
 }
 
+// Advance a scatter loop by one (spike, output group) step: after the last group, clear the
+// spike just handled and, when the slice has no spike left, fetch the next slice (slices are
+// never empty, so the fetching cycle is also the first cycle of the next slice).
+template <unsigned GROUPS, class IN_T>
+inline void next_spike_group(unsigned &og, ap_uint<IN_T::width> &rem, IN_T &tok,
+                             hls::stream<IN_T> &spikes_in) {
+    if (og == GROUPS - 1) {
+        og = 0;
+        rem &= ap_uint<IN_T::width>(rem - 1);
+        if (rem == 0) {
+            tok = spikes_in.read();
+            rem = tok.mask;
+        }
+    } else {
+        ++og;
+    }
+}
+
 // Membrane leak U - (U >> k): an arithmetic shift, i.e. floor (docs/ARCHITECTURE.md).
 template <class MEM_T>
 inline MEM_T leak(MEM_T u, unsigned k) {

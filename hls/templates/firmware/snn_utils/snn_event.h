@@ -102,16 +102,7 @@ Timesteps:
                     fwd_addr[by][bx] = addr;
                 }
             }
-            if (og == CONFIG::groups - 1) {
-                og = 0;
-                rem &= ap_uint<IN_T::width>(rem - 1);
-                if (rem == 0) {
-                    tok = spikes_in.read();
-                    rem = tok.mask;
-                }
-            } else {
-                ++og;
-            }
+            next_spike_group<CONFIG::groups>(og, rem, tok, spikes_in);
         }
 
         bool last = (t == CONFIG::timesteps - 1);
@@ -161,16 +152,7 @@ Scatter:
 #pragma HLS UNROLL
             state[og][l] = state[og][l] + typename CONFIG::weight_t(w[j][og][l]);
         }
-        if (og == CONFIG::groups - 1) {
-            og = 0;
-            rem &= ap_uint<IN_T::width>(rem - 1);
-            if (rem == 0) {
-                tok = spikes_in.read();
-                rem = tok.mask;
-            }
-        } else {
-            ++og;
-        }
+        next_spike_group<CONFIG::groups>(og, rem, tok, spikes_in);
     }
 }
 
