@@ -95,7 +95,6 @@ class _LIFSequence(torch.autograd.Function):
         ctx.save_for_backward(u_pre, spikes, th)
         ctx.leak = 1.0 - 1.0 / step
         ctx.surrogate = surrogate
-        ctx.expanded = currents.stride(0) == 0
         return spikes, u
 
     @staticmethod

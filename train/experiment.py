@@ -172,7 +172,7 @@ class Experiment:
         if model.bits is not None:
             self.save_vectors(model, xa, x_fgsm, x_pgd, ya)
         metrics = {
-            "config": {k: v for k, v in vars(a).items()}, "seed": a.seed,
+            "config": dict(vars(a)), "seed": a.seed,
             "model": model.cfg.to_dict(),
             "clean_acc": clean_acc, "clean_images": len(xte),
             "attack_images": n_att, "eps": a.eps, "fgsm_acc": fgsm_acc, "pgd_acc": pgd_acc,
