@@ -1,4 +1,4 @@
-"""Golden-model benchmark: quant.golden.predict throughput on the Fashion-MNIST test set.
+"""Golden-model benchmark: core.golden.predict throughput on the Fashion-MNIST test set.
 
     python bench/bench_golden.py                       # untrained 4-bit fmnist-conv, 10000 images
     python bench/bench_golden.py --run runs/latest     # a trained run's IR (run folder or ir/ folder)
@@ -8,8 +8,8 @@ Input codes are what the hardware receives: round(p / 255 * 256) (half to even, 
 model's input quantizer), clipped to 255. Without --run the IR is exported from an untrained
 4-bit fmnist-conv model (torch.manual_seed(0), ModelConfig(v_th=0.3), low enough that every
 layer spikes), so the figure does not depend on a training run. Reports images/s of
-quant.golden.predict (its default chunk of 500 images) and the per-layer spike rates of
-quant.golden.run(record=True) on the first 500 images (the golden model's cost does not depend
+core.golden.predict (its default chunk of 500 images) and the per-layer spike rates of
+core.golden.run(record=True) on the first 500 images (the golden model's cost does not depend
 on them: every layer is a dense integer matmul, but they say whether the model is live).
 Writes a JSON result file (default build/bench/golden.json).
 """
@@ -27,23 +27,18 @@ if __package__ in (None, ""):  # `python bench/bench_golden.py` from a checkout
 
 import numpy as np
 
-from quant import golden
-from quant import ir as IR
 from bench import report
+from core import golden
+from core.errors import FlowError
+from core.network import Network
+from core.random_ir import random_network
 
 RATE_IMAGES = 500
 
 
-def default_ir(timesteps: int = 8):
-    """(model.json, weights) of an untrained random 4-bit fmnist-conv that spikes."""
-    import torch
-
-    from quant.export import to_ir
-    from quant.model import ModelConfig, QuantSNN
-
-    torch.manual_seed(0)
-    model = QuantSNN(ModelConfig(arch="fmnist-conv", quant="4bit", timesteps=timesteps, v_th=0.3))
-    return to_ir(model.eval())
+def default_net(timesteps: int = 8) -> Network:
+    """A seeded random 4-bit fmnist-conv (c16 p2 c32 p2 r) that spikes (core.random_ir)."""
+    return random_network(timesteps=timesteps, seed=0)
 
 
 def test_codes(n: int, data_dir=None):
@@ -56,9 +51,9 @@ def test_codes(n: int, data_dir=None):
     return codes, y.numpy()
 
 
-def spike_rates(model, weights, codes):
-    res = golden.run(model, weights, codes, record=True)
-    names = [L["name"] for L in model["layers"] if L["kind"] in ("conv", "dense")]
+def spike_rates(net, codes):
+    res = golden.run(net, codes, record=True)
+    names = [L.name for L in net.layers if L.kind in ("conv", "dense")]
     return [{"layer": nm, "rate": float(s.mean()), "shape": list(s.shape)} for nm, s in zip(names, res.spikes)]
 
 
@@ -80,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--run", default=None,
                     help="run folder or IR folder (default: an untrained random 4-bit model, see above)")
     ap.add_argument("--images", type=int, default=10000, help="test images (default 10000: all)")
-    ap.add_argument("--chunk", type=int, default=500, help="quant.golden.predict chunk size (default 500)")
+    ap.add_argument("--chunk", type=int, default=500, help="core.golden.predict chunk size (default 500)")
     ap.add_argument("--repeats", type=int, default=1, help="timed passes; the median is reported (default 1)")
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default="build/bench/golden.json", help="result file (default build/bench/golden.json)")
@@ -90,16 +85,16 @@ def main(argv=None):
 
     if a.run:
         try:
-            model, weights = IR.load(a.run)
-        except IR.IRError as e:
+            net = Network.load(a.run)
+        except FlowError as e:
             sys.exit(f"error: {e}")
         source = str(a.run)
     else:
-        model, weights = default_ir()
-        source = "untrained fmnist-conv 4bit, torch.manual_seed(0), v_th=0.3"
-    if tuple(model["input"]["shape"]) != (1, 28, 28):
-        sys.exit(f"error: the IR's input is {model['input']['shape']}, not Fashion-MNIST's [1, 28, 28]")
-    T = model["timesteps"]
+        net = default_net()
+        source = "random fmnist-conv 4bit (core.random_ir, seed 0)"
+    if tuple(net.in_shape) != (1, 28, 28):
+        sys.exit(f"error: the IR's input is {list(net.in_shape)}, not Fashion-MNIST's [1, 28, 28]")
+    T = net.timesteps
     try:
         codes, labels = test_codes(a.images, a.data_dir)
     except Exception as e:  # train.data.DataError
@@ -108,11 +103,11 @@ def main(argv=None):
     print(f"bench_golden: {source}, T={T}, {n} test images, chunk {a.chunk}, {os.cpu_count()} cpu(s)",
           flush=True)
 
-    golden.predict(model, weights, codes[:min(n, 50)], chunk=a.chunk)  # warm-up
+    golden.predict(net, codes[:min(n, 50)], chunk=a.chunk)  # warm-up
     secs = []
     for r in range(a.repeats):
         t0 = time.perf_counter()
-        acc, pred = golden.predict(model, weights, codes, chunk=a.chunk)
+        acc, pred = golden.predict(net, codes, chunk=a.chunk)
         secs.append(time.perf_counter() - t0)
         print(f"  pass {r + 1}/{a.repeats}: {secs[-1]:.2f} s, {n / secs[-1]:.1f} img/s", flush=True)
     sec = statistics.median(secs)
@@ -120,7 +115,7 @@ def main(argv=None):
 
     m = min(n, RATE_IMAGES)
     t0 = time.perf_counter()
-    rates = spike_rates(model, weights, codes[:m])
+    rates = spike_rates(net, codes[:m])
     rec_sec = time.perf_counter() - t0
 
     print()
@@ -135,7 +130,7 @@ def main(argv=None):
         "benchmark": "golden",
         "config": {"source": source, "images": n, "timesteps": T, "chunk": a.chunk,
                    "repeats": a.repeats, "rate_images": m,
-                   "layers": [L["name"] for L in model["layers"]]},
+                   "layers": [L.name for L in net.layers]},
         "figures": {"predict_images_per_s": n / sec, "predict_seconds": sec, "predict_seconds_all": secs,
                     "record_images_per_s": m / rec_sec, "accuracy": accuracy, "spike_rates": rates},
         "host": host_info(),

@@ -23,8 +23,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import report  # noqa: E402
-from hls import golden_check  # noqa: E402
-from hls.generate import generate, load_ir  # noqa: E402
+from core import compare  # noqa: E402
+from core.hw.mapping import design_of  # noqa: E402
+from core.random_ir import random_network  # noqa: E402
+from core.runs import load_network, load_vectors  # noqa: E402
+from hls.generate import generate  # noqa: E402
 from hls.project import HLSProject  # noqa: E402
 
 FMNIST_DIRS = [os.environ.get("FASHION_MNIST_DIR", ""), "data/fashion-mnist",
@@ -45,13 +48,6 @@ def fmnist_codes(n: int):
              "(or set FASHION_MNIST_DIR)")
 
 
-def default_network_ir():
-    import torch
-
-    from quant.export import to_ir
-    from quant.model import ModelConfig, QuantSNN
-    torch.manual_seed(0)
-    return to_ir(QuantSNN(ModelConfig(quant="4bit", v_th=0.3)).eval())
 
 
 def main(argv=None):
@@ -63,19 +59,18 @@ def main(argv=None):
     a = ap.parse_args(argv)
 
     if a.run:
-        model, weights = load_ir(a.run)
-        with np.load(Path(a.run) / "vectors.npz") as z:
-            codes, labels = z["clean"][:a.n], z["labels"][:a.n]
+        net = load_network(a.run)
+        codes, labels = load_vectors(a.run, "none", a.n, net.in_shape)
         source = a.run
     else:
-        model, weights = default_network_ir()
+        net = random_network(seed=0)
         codes, labels = fmnist_codes(a.n)
         source = "default network, seeded random weights"
 
     with tempfile.TemporaryDirectory(prefix="bench_hls_") as tmp:
         tmp = Path(tmp)
         t0 = time.perf_counter()
-        generate(model, weights, tmp / "prj")
+        generate(net, tmp / "prj")
         t_gen = time.perf_counter() - t0
         p = HLSProject(tmp / "prj", cache_dir=tmp / "cache")   # cold cache: a real compile
         t0 = time.perf_counter()
@@ -85,7 +80,7 @@ def main(argv=None):
         HLSProject(tmp / "prj", cache_dir=tmp / "cache").compile()
         t_cached = time.perf_counter() - t0
         r = p.run(codes, trace=True)
-        cmp = golden_check.compare(model, weights, codes, r)
+        cmp = compare.compare(design_of(net), codes, r.acc, r.pred, r.tokens, r.spikes)
         lat = json.loads((tmp / "prj" / "latency.json").read_text())
 
     result = {
@@ -109,7 +104,7 @@ def main(argv=None):
     print(f"generate {t_gen:.2f} s + compile {t_compile:.1f} s (cached {t_cached:.2f} s)")
     print(f"C-sim {len(codes)} images: {result['csim_images_per_s']} images/s, "
           f"{cmp.mismatches} mismatches vs golden")
-    print(f"analytic latency {lat['latency_us']} us per image at {lat['clock_mhz']:g} MHz "
+    print(f"modelled latency {lat['latency_us']} us per image at {lat['clock_mhz']:g} MHz "
           f"({lat['cycles_per_image']} cycles, spike rate {lat['assumptions']['spike_rate']}), "
           f"one image every {lat['interval_between_images']} cycles")
     result["host"] = report.host_info()

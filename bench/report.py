@@ -6,7 +6,7 @@ import os
 import platform
 from pathlib import Path
 
-from quant.atomic import atomic_file
+from core.atomic import atomic_file
 
 
 def host_info(**extra) -> dict:

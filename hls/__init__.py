@@ -1,10 +1,10 @@
-"""IR -> Vivado HLS project (Jinja2 templates + a small kernel header library), g++ C-sim.
+"""The HLS backend: spells the target-neutral design (core.hw) as a Vivado HLS C++ project.
 
-Modules: hls_config (knobs), mapping (IR -> stages), latency (analytic model), writer (files),
-generate (CLI), project (g++ C simulation: HLSProject), golden_check and csim (C-sim vs the
+Modules: writer (the design as C++ and Tcl, through Jinja2 templates and the snn_utils kernel
+header library), generate (CLI), project (g++ C simulation: HLSProject), csim (C-sim vs the
 golden model), synth (Vivado/Vitis HLS when installed). See docs/HLS.md.
 """
-from hls.errors import GeneratorError
+from core.errors import GeneratorError
 
 __all__ = ["GeneratorError", "HLSProject", "generate"]
 

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hls import writer
+from core.errors import ToolError
+from core.frames import FRAME_ERROR, codes_text
 
 CXX = os.environ.get("CXX", "g++")
 # HIRE_SNN_NO_AP_AXI: Vivado's ap_axi_sdata.h is not available, use snn_common.h's mirror of it;
@@ -34,8 +35,8 @@ CXXFLAGS = ["-std=c++14", "-O2", "-Wno-int-in-bool-context", "-Wno-unknown-pragm
             "-DHIRE_SNN_NO_AP_AXI", "-DHIRE_SNN_INT_WEIGHTS"]
 
 
-class CSimError(RuntimeError):
-    pass
+class CSimError(ToolError):
+    """g++ or the compiled test bench failed (or the ap_types headers are missing)."""
 
 
 def ap_types_dir() -> Path:
@@ -58,7 +59,8 @@ def default_cache_dir() -> Path:
 @dataclass
 class CSimResult:
     acc: np.ndarray        # (N, classes) int64
-    pred: np.ndarray       # (N,) int64
+    pred: np.ndarray       # (N,) int64: the class (the class word without its error bit)
+    error: np.ndarray      # (N,) bool: the class word's malformed-frame bit
     tokens: np.ndarray     # (N, spike maps, T) slices sent per timestep (None without trace)
     spikes: np.ndarray     # (N, spike maps, T) spikes sent per timestep (None without trace)
     seconds: float         # wall time of the test bench run
@@ -67,8 +69,10 @@ class CSimResult:
 class HLSProject:
     """A generated project folder; compile() builds its C simulation, predict() runs it."""
 
-    def __init__(self, path, cache_dir=None):
+    def __init__(self, path, cache_dir=None, defines=()):
+        """defines: extra -D macros for the C simulation (e.g. SNN_EMULATE_RAM_LATENCY)."""
         self.path = Path(path)
+        self.flags = [*CXXFLAGS, *(f"-D{d}" for d in defines)]
         mf = self.path / "project.json"
         if not mf.is_file():
             raise CSimError(f"{self.path}: not a generated HLS project (no project.json); "
@@ -79,11 +83,11 @@ class HLSProject:
         self.binary: Path | None = None
 
     @classmethod
-    def from_ir(cls, model: dict, weights: dict, out, config=None, overrides=None, cache_dir=None):
-        """Generate a project for an IR, then open it."""
+    def from_ir(cls, net, out, config=None, overrides=None, cache_dir=None, defines=()):
+        """Generate a project for a Network, then open it."""
         from hls.generate import generate
-        generate(model, weights, out, config, overrides)
-        return cls(out, cache_dir)
+        generate(net, out, config, overrides)
+        return cls(out, cache_dir, defines)
 
     # -- build ----------------------------------------------------------------------------
     def sources(self) -> list[Path]:
@@ -93,7 +97,7 @@ class HLSProject:
     def source_hash(self) -> str:
         h = hashlib.sha256()
         version = subprocess.run([CXX, "--version"], capture_output=True, text=True).stdout
-        h.update(" ".join([CXX, *CXXFLAGS, version, str(ap_types_dir())]).encode())
+        h.update(" ".join([CXX, *self.flags, version, str(ap_types_dir())]).encode())
         for p in self.sources():
             h.update(str(p.relative_to(self.path)).encode() + b"\0")
             h.update(p.read_bytes())
@@ -133,7 +137,7 @@ class HLSProject:
                 objs = [Path(tmp) / f"{u.stem}.o" for u in units]
                 with ThreadPoolExecutor(len(units)) as ex:  # the two units in parallel
                     procs = list(ex.map(lambda uo: subprocess.run(
-                        [CXX, *CXXFLAGS, *inc, "-c", str(uo[0]), "-o", str(uo[1])],
+                        [CXX, *self.flags, *inc, "-c", str(uo[0]), "-o", str(uo[1])],
                         capture_output=True, text=True), zip(units, objs)))
                 for p in procs:
                     if p.returncode:
@@ -149,19 +153,27 @@ class HLSProject:
 
     # -- run ------------------------------------------------------------------------------
     def run(self, codes: np.ndarray, trace: bool = True) -> CSimResult:
-        """Run the test bench on uint8 codes (N, C, H, W)."""
+        """Run the test bench on uint8 codes (N, C, H, W), one well-formed frame per image."""
         codes = np.asarray(codes)
         shape = tuple(self.manifest["input_shape"])
         if codes.dtype != np.uint8 or codes.ndim != 4 or codes.shape[1:] != shape or not len(codes):
             raise ValueError(f"codes must be uint8 of shape (N >= 1, {', '.join(map(str, shape))}), "
                              f"got {codes.dtype} {codes.shape}")
+        return self.run_frames(list(codes.reshape(len(codes), -1)), trace)
+
+    def run_frames(self, frames, trace: bool = True) -> CSimResult:
+        """Run the test bench on frames of any length (1-D uint8 arrays; TLAST on each frame's
+        last code): a frame of the wrong length is malformed (core.frames)."""
+        if not len(frames) or any(len(f) == 0 for f in frames):
+            raise ValueError("need at least one frame, and no empty frame")
+        codes = frames
         if self.binary is None:
             self.compile()
         n, classes, T = len(codes), self.manifest["classes"], self.manifest["timesteps"]
         k = len(self.manifest["trace_streams"])
         with tempfile.TemporaryDirectory(prefix="hire_snn_csim_") as tmp:
             tmp = Path(tmp)
-            (tmp / "in.dat").write_text(writer.codes_text(codes))
+            (tmp / "in.dat").write_text(codes_text(codes))
             args = [str(self.binary), str(tmp / "in.dat"), str(tmp / "out.dat"),
                     str(tmp / "trace.dat") if trace else "-", "-"]
             t0 = time.perf_counter()
@@ -175,7 +187,8 @@ class HLSProject:
         if tr is not None:
             tr = tr.reshape(n, k, 2, T)
             tokens, spikes = tr[:, :, 0, :], tr[:, :, 1, :]
-        return CSimResult(acc=out[:, 1:], pred=out[:, 0], tokens=tokens, spikes=spikes,
+        return CSimResult(acc=out[:, 1:], pred=out[:, 0] & ~FRAME_ERROR,
+                          error=(out[:, 0] & FRAME_ERROR) != 0, tokens=tokens, spikes=spikes,
                           seconds=seconds)
 
     def predict(self, codes: np.ndarray):

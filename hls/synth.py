@@ -7,15 +7,18 @@ PROJECT (default build/hls_prj). Neither tool is free software or installed here
 vivado_hls nor vitis_hls is on PATH it says so and exits 0 (nothing to do is not a failure;
 C simulation with g++ is `python -m hls.csim`).
 Exit status: 0 done or skipped, the tool's status on a failure, 2 no project.
+The exported Verilog (PROJECT/hire_snn_prj/solution1/impl/verilog, or syn/verilog) has the
+same ports as the RTL backend's top: `HIRE_SNN_RTL_DIR=<that folder> pytest rtl_tests` runs the
+RTL tests on it (docs/RTL.md).
 """
 from __future__ import annotations
 
 import argparse
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from core.errors import RunError, cli, run_cli
 from hls.generate import DEFAULT_OUT
 
 TOOLS = ("vivado_hls", "vitis_hls")
@@ -33,6 +36,7 @@ def tcl_args(cosim: bool = True, export: bool = False) -> str:
     return f"reset=1 csim=1 synth=1 cosim={c} validation={c} export={int(export)}"
 
 
+@cli
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hls.synth", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -44,9 +48,8 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     prj = Path(a.project)
     if not (prj / "build_prj.tcl").is_file():
-        print(f"error: {prj}: no build_prj.tcl; generate the project first with "
-              "`python -m hls.generate RUN --out PROJECT`", file=sys.stderr)
-        return 2
+        raise RunError(f"{prj}: no build_prj.tcl; generate the project first with "
+                       "`python -m hls.generate RUN --out PROJECT` (or make hls)")
     tool = find_tool(a.tool)
     if tool is None:
         print(f"hls.synth: neither {' nor '.join(TOOLS)} is on PATH; skipped synthesis and "
@@ -58,4 +61,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_cli(main)

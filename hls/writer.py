@@ -1,38 +1,41 @@
-"""Write a mapped Design as an HLS project folder (hls4ml's layout), atomically.
+"""Spell a Design as an HLS project folder (hls4ml's layout), atomically.
 
-Rendering is pure: the same IR and settings give byte-identical files (no timestamps, no paths,
-sorted JSON). All files are rendered in memory first, then written into a temporary folder
-beside the target that replaces it whole (quant.atomic.atomic_dir).
+The Design (core.hw) holds numbers only; this module turns them into C++: `ap_int<N>` register
+types, one config struct per process (the kernel's parameters, the loop trip counts a synthesis
+report needs, constant tables instead of dividers), `hls::stream` token types and the weight
+headers. Rendering is pure: the same IR and settings give byte-identical files (no timestamps,
+no paths, sorted JSON). All files are rendered in memory first, then written into a temporary
+folder beside the target that replaces it whole (core.atomic.atomic_dir).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import jinja2
 import numpy as np
 
-from hls import latency
-from hls.mapping import Design
-from quant import golden
-from quant.atomic import atomic_dir
+from core import golden
+from core.atomic import atomic_dir
+from core.frames import codes_text, result_words, sample_images
+from core.hw import cycles
+from core.hw.design import Design, Process
 
 TOP = "hire_snn"
 TEMPLATES = Path(__file__).parent / "templates"
 LIBRARY = TEMPLATES / "firmware" / "snn_utils"
 NUMBERS_PER_LINE = 24
 PROJECT_FORMAT = "hire-snn-hls-project"
-
-
-def ir_sha256(model: dict, weights: dict) -> str:
-    """Content hash of an IR: canonical model.json plus every weight array's int8 bytes."""
-    h = hashlib.sha256(json.dumps(model, sort_keys=True).encode())
-    for k in sorted(weights):
-        a = np.ascontiguousarray(np.asarray(weights[k]).astype(np.int8))
-        h.update(f"{k}:{a.shape}".encode())
-        h.update(a.tobytes())
-    return h.hexdigest()
+CALLS = {  # kernel -> its call's arguments, by role
+    "conv_direct_current": ["s_axis", "out", "flag_out", "w"],
+    "dense_direct_current": ["s_axis", "out", "flag_out", "w"],
+    "lif_direct": ["in", "out"],
+    "pool_or": ["in", "out"],
+    "conv_event": ["in", "out", "w"],
+    "dense_event": ["in", "out", "w"],
+    "readout_event": ["in", "flag_in", "m_axis", "w"],
+    "readout_direct": ["in", "flag_in", "m_axis"],
+}
 
 
 def _env() -> jinja2.Environment:
@@ -51,43 +54,104 @@ def _weight_lines(values: np.ndarray) -> list[str]:
             for i in range(0, len(flat), NUMBERS_PER_LINE)]
 
 
-def sample_images(in_shape) -> np.ndarray:
-    """Deterministic test-bench images: all 0, all 255, a ramp and seeded noise."""
-    n = int(np.prod(in_shape))
-    ramp = (np.arange(n) * 255 // max(1, n - 1)).astype(np.uint8)
-    noise = np.random.default_rng(0).integers(0, 256, n, dtype=np.uint8)
-    return np.stack([np.zeros(n, np.uint8), np.full(n, 255, np.uint8), ramp, noise]).reshape(
-        4, *in_shape)
+def stream_type(s) -> str:
+    if s.kind == "spikes":
+        m = s.spikes
+        return f"snn::spike_slice<{m.slice}, {m.y_bits}, {m.x_bits}, {m.g_bits}>"
+    if s.kind == "current":
+        return f"snn::lane_vec<{s.layer}_current_t, {s.lanes}>"
+    return "bool"
 
 
-def codes_text(codes: np.ndarray) -> str:
-    """The test bench's input format: one image per line, codes separated by spaces."""
-    rows = np.asarray(codes, dtype=np.uint8).reshape(len(codes), -1)
-    return "".join(" ".join(map(str, r)) + "\n" for r in rows.tolist())
+def stream_ctype(s) -> str:
+    return {"spikes": f"{s.name}_t", "current": f"{s.name}_vec_t", "flag": "bool"}[s.kind]
 
 
-def results_text(acc: np.ndarray, pred: np.ndarray) -> str:
-    """The test bench's output format: class then accumulators, one image per line."""
-    return "".join(" ".join(map(str, [int(p), *a])) + "\n" for p, a in zip(pred.tolist(), acc.tolist()))
+def register_types(p: Process) -> dict:
+    """Struct typedef -> (defines.h name, C++ type) of a process's registers."""
+    out = {}
+    for key, bits in p.widths.items():
+        t = key[:-len("_bits")] + "_t"
+        ctype = f"ap_uint<{bits}>" if key == "code_bits" else f"ap_int<{bits}>"
+        out[t] = (f"{p.layer.name}_{t}", ctype)
+    return out
 
 
-def summary(model: dict) -> str:
-    src = model.get("source", {})
-    layers = " ".join(src.get("layers", [L["name"] for L in model["layers"]]))
-    return f"{layers}, T={model['timesteps']}, input {'x'.join(map(str, model['input']['shape']))}"
+def _table(name: str, values: list, bits: int) -> dict:
+    return dict(name=name, entries=", ".join(map(str, values)), n=len(values),
+                ctype=f"ap_uint<{bits}>")
 
 
-def render(design: Design, weights: dict) -> dict:
+def hls_params(p: Process, design: Design) -> tuple[dict, list]:
+    """The config struct's constants (the design's numbers plus the HLS-only trace id and loop
+    trip counts) and its constant tables."""
+    params = dict(p.params)
+    tables = []
+    rate = design.settings["spike_rate"]
+    if p.out_stream is not None and p.out_stream.kind == "spikes":
+        params["trace_id"] = p.out_stream.trace_id
+    src = p.in_stream.spikes if p.in_stream is not None and p.in_stream.kind == "spikes" else None
+    if p.kernel in ("conv_event", "dense_event", "readout_event"):
+        spikes_max = src.positions * src.padded_channels
+        params["scatter_max"] = spikes_max * p.params["groups"] + 1
+        params["scatter_avg"] = int(round(rate * src.neurons)) * p.params["groups"] + 1
+    if p.kernel == "pool_or":
+        params["slices_max"] = src.positions * src.groups + 1
+        params["slices_avg"] = int(round(src.positions * sum(
+            1 - (1 - rate) ** n for n in src.slice_sizes()))) + 1
+        s = p.params["size"]
+        tables += [_table("py_of", [y // s for y in range(p.params["in_h"])],
+                          max(1, (p.params["in_h"] // s).bit_length())),
+                   _table("px_of", [x // s for x in range(p.params["in_w"])],
+                          max(1, (p.params["in_w"] // s).bit_length()))]
+    if p.kernel == "conv_event":
+        K, pad = p.params["kernel"], p.params["pad"]
+        for axis, n in (("y", p.params["in_h"]), ("x", p.params["in_w"])):
+            q = [(i + pad) // K for i in range(n)]
+            r = [(i + pad) % K for i in range(n)]
+            tables += [_table(f"q{axis}_of", q, max(1, max(q).bit_length())),
+                       _table(f"r{axis}_of", r, max(1, (K - 1).bit_length()))]
+    return params, tables
+
+
+def call_args(p: Process) -> list[str]:
+    roles = {"s_axis": "s_axis", "m_axis": "m_axis",
+             "in": p.in_stream.name if p.in_stream else None,
+             "out": p.out_stream.name if p.out_stream else None,
+             "flag_in": p.flag_in.name if p.flag_in else None,
+             "flag_out": p.flag_out.name if p.flag_out else None,
+             "w": p.weights.name if p.weights else None}
+    return [roles[r] for r in CALLS[p.kernel]]
+
+
+def render(design: Design) -> dict:
     """All project files as {relative path: text}."""
-    model = design.model
+    net = design.network
     env = _env()
-    sha = ir_sha256(model, weights)
-    readout = model["layers"][-1]
-    ctx = dict(top=TOP, project=TOP, summary=summary(model), ir_sha256=sha,
+    sha = net.sha256
+    readout = net.readout
+    procs = []
+    layer_types = {}
+    for p in design.processes:
+        params, tables = hls_params(p, design)
+        types = register_types(p)
+        for ref, ctype in types.values():
+            layer_types.setdefault(ref, ctype)
+        procs.append(dict(name=p.name, config=f"config_{p.name}", kernel=p.kernel,
+                          comment=p.comment, params=params, tables=tables,
+                          types={t: ref for t, (ref, _) in types.items()},
+                          args=call_args(p)))
+    streams = [dict(name=s.name, ctype=stream_ctype(s), typedef=stream_type(s), depth=s.depth,
+                    kind=s.kind) for s in design.streams]
+    trace = design.spike_streams
+    weights = [dict(name=w.name, ctype=f"{p.layer.name}_weight_t",
+                    dims="".join(f"[{d}]" for d in w.values.shape))
+               for p in design.processes if (w := p.weights) is not None]
+    ctx = dict(top=TOP, project=TOP, summary=net.summary(), ir_sha256=sha,
                n_inputs=design.n_inputs, in_shape=list(design.in_shape), classes=design.classes,
-               timesteps=design.timesteps, acc_frac_bits=readout["acc_frac_bits"],
-               stages=design.stages, streams=design.streams, trace_streams=design.trace_streams,
-               weight_arrays=design.weight_arrays, layer_types=design.layer_types,
+               timesteps=design.timesteps, acc_frac_bits=readout.acc_frac_bits,
+               processes=procs, streams=streams, trace_streams=trace,
+               weight_arrays=weights, layer_types=list(layer_types.items()),
                block_protocol=design.settings["block_protocol"], part=design.settings["part"],
                clock_period_ns=round(1000.0 / design.settings["clock_mhz"], 4))
     files = {
@@ -102,32 +166,38 @@ def render(design: Design, weights: dict) -> dict:
     for lib in sorted(LIBRARY.glob("*.h")):
         files[f"firmware/snn_utils/{lib.name}"] = lib.read_text()
     wtmpl = env.get_template("firmware/weights/weights.h.j2")
-    for st in design.stages:
-        if st.weights is None:
+    for p in design.processes:
+        w = p.weights
+        if w is None:
             continue
-        L = st.layer
-        files[f"firmware/weights/{st.weights.name}.h"] = wtmpl.render(
-            w=st.weights, layer=L["name"], bits=L["weight_bits"], kernel=f"snn::{st.kernel}",
-            shape_ir=" x ".join(map(str, np.asarray(weights[L["weights"]]).shape)),
-            lines=_weight_lines(st.weights.values))
+        files[f"firmware/weights/{w.name}.h"] = wtmpl.render(
+            w=dict(name=w.name, ctype=f"{p.layer.name}_weight_t",
+                   dims="".join(f"[{d}]" for d in w.values.shape),
+                   layout="[" + "][".join(w.dims) + "]"),
+            layer=p.layer.name, bits=w.bits, kernel=f"snn::{p.kernel}",
+            shape_ir=" x ".join(map(str, p.layer.weights.shape)),
+            lines=_weight_lines(w.values))
 
     images = sample_images(design.in_shape)
-    acc, pred = golden.predict(model, weights, images)
+    acc, pred = golden.predict(net, images)
     files["tb_data/tb_input_codes.dat"] = codes_text(images)
-    files["tb_data/tb_expected.dat"] = results_text(acc, pred)
+    files["tb_data/tb_expected.dat"] = "".join(
+        " ".join(map(str, result_words(a, c, False, signed_class=True))) + "\n"
+        for a, c in zip(acc, pred))
 
-    lat = latency.analytic(design)
+    lat = cycles.analytic(design)
     files["latency.json"] = to_json(lat)
     files["hls_config.json"] = to_json(design.settings)
     manifest = {
-        "format": PROJECT_FORMAT, "version": 1, "top": TOP, "ir_sha256": sha,
+        "format": PROJECT_FORMAT, "version": 2, "top": TOP, "ir_sha256": sha,
         "input_shape": list(design.in_shape), "classes": design.classes,
         "timesteps": design.timesteps,
         "trace_streams": [{"stream": s.name, "layer": s.layer, "id": s.trace_id,
                            "shape": [s.spikes.channels, s.spikes.height, s.spikes.width],
-                           "slice": s.spikes.slice} for s in design.trace_streams],
-        "memory_kbits": {st.name: {k: round(v / 1000, 3) for k, v in st.memory_bits.items()}
-                         for st in design.stages},
+                           "slice": s.spikes.slice} for s in trace],
+        "memory_kbits": {p.name: {m.name: round(m.bits / 1000, 3) for m in p.memories}
+                         for p in design.processes},
+        "fifo_kbits": {s.name: round(s.depth * s.word_bits / 1000, 3) for s in design.streams},
     }
     files["README.md"] = env.get_template("README.md.j2").render(
         ctx, latency=lat, lanes=design.lanes, settings=design.settings,
@@ -137,9 +207,9 @@ def render(design: Design, weights: dict) -> dict:
     return files
 
 
-def write(design: Design, weights: dict, out_dir) -> Path:
+def write(design: Design, out_dir) -> Path:
     """Render everything, then replace out_dir whole with the new project."""
-    files = render(design, weights)
+    files = render(design)
     out_dir = Path(out_dir)
     with atomic_dir(out_dir) as tmp:
         for rel, text in files.items():

@@ -1,20 +1,22 @@
 """Checkpoints: the trained state plus the config needed to rebuild the model, written atomically."""
 from __future__ import annotations
 
+import pickle
 import zipfile
 from pathlib import Path
 
 import torch
 
-from quant.atomic import atomic_file
+from core.atomic import atomic_file
+from core.errors import FlowError
 from quant.model import ModelConfig, QuantSNN
 
 FORMAT = "hire-snn-checkpoint"
 VERSION = 1
 
 
-class CheckpointError(ValueError):
-    pass
+class CheckpointError(FlowError, ValueError):
+    """A checkpoint that is missing, unreadable or does not fit its config."""
 
 
 def save(path, model: QuantSNN, extra: dict | None = None) -> Path:
@@ -36,7 +38,7 @@ def load(path) -> tuple[QuantSNN, dict]:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, KeyError,
-            AttributeError, IndexError, TypeError) as e:
+            AttributeError, IndexError, TypeError, pickle.UnpicklingError) as e:
         raise CheckpointError(f"{path} is not a readable checkpoint (corrupt or truncated): {e}") from e
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a {FORMAT} file")

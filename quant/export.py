@@ -1,25 +1,26 @@
 """Checkpoint -> IR: read the integers Brevitas' quantizers produce, derive widths, validate.
 
 Usage: python -m quant.export CHECKPOINT [--out DIR]   (default DIR: the checkpoint's run/ir)
+Exit status: 0 written, 2 an error (missing or corrupt checkpoint, a model with no IR).
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from quant import ir as IR
+from core import ir as IR
+from core.errors import FlowError, cli, run_cli
 from quant import quantizers as Q
-from quant.checkpoint import CheckpointError, load as load_checkpoint
+from quant.checkpoint import load as load_checkpoint
 from quant.lif import threshold_code
 from quant.model import QuantSNN
 
 
-class ExportError(ValueError):
-    pass
+class ExportError(FlowError, ValueError):
+    """A trained model that has no hardware IR (float, rate-coded, too wide for exact fp32)."""
 
 
 def to_ir(model: QuantSNN) -> tuple[dict, dict]:
@@ -88,18 +89,17 @@ def export_checkpoint(checkpoint, out_dir=None) -> Path:
     return IR.save(out, model_json, weights)
 
 
+@cli
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m quant.export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint", help="checkpoint.pt or a run folder holding one")
     ap.add_argument("--out", help="IR folder to write (default: ir/ beside the checkpoint)")
     a = ap.parse_args(argv)
-    try:
-        out = export_checkpoint(a.checkpoint, a.out)
-    except (CheckpointError, ExportError, IR.IRError) as e:
-        sys.exit(f"error: {e}")
+    out = export_checkpoint(a.checkpoint, a.out)
     print(f"wrote IR to {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -1,31 +1,32 @@
 """Compare the QAT PyTorch model with the integer golden model, bit for bit.
 
-Usage: python -m quant.verify [RUN_DIR] [--test-limit N] [--attack none|fgsm|pgd] [--eps E]
+Usage: python -m quant.verify [RUN_DIR] [--test-limit N] [--attack none|fgsm|pgd]
 
-Reads RUN_DIR/checkpoint.pt, RUN_DIR/ir and the saved test vectors (RUN_DIR/vectors.npz).
-When more images (or another eps) are asked for than were saved, it makes them with the
-training stage's public vector maker (train.vectors). The last line printed is one JSON object;
-the exit status is 1 when any agreement is below 1.
+Reads RUN_DIR/checkpoint.pt, RUN_DIR/ir and the saved test vectors (RUN_DIR/vectors.npz). More
+images or another eps than the run saved are made by the training stage, which owns the attacks:
+`python -m train.vectors RUN_DIR --n N [--eps E]` (data flows one way: quant/ never imports
+train/). The last line printed is one JSON object.
+Exit status: 0 all agreements exactly 1, 1 any below 1, 2 an error (missing or corrupt run).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from quant import golden
-from quant import ir as IR
-from quant.checkpoint import CheckpointError, load as load_checkpoint
+from core import golden
+from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
+from core.network import Network
+from core.runs import ATTACKS as ATTACK_CHOICES, load_vectors, run_folder
+from quant.checkpoint import load as load_checkpoint
 
-ATTACKS = ("none", "fgsm", "pgd")
+ATTACKS = ATTACK_CHOICES
 
 
-def compare(model, model_json, weights, codes, batch_size=250, progress=True):
+def compare(model, net: Network, codes, batch_size=250, progress=True):
     """Per-image agreement of predictions, accumulators and all spikes of every layer."""
     n = len(codes)
     agree = {"prediction": np.zeros(n, bool), "accumulator": np.zeros(n, bool),
@@ -36,7 +37,7 @@ def compare(model, model_json, weights, codes, batch_size=250, progress=True):
         c = codes[i:i + batch_size]
         with torch.no_grad():
             acc, _, rec = model(torch.from_numpy(c).float() / 256.0, record=True)
-        g = golden.run(model_json, weights, c, record=True)
+        g = golden.run(net, c, record=True)
         a = (rec[-1][0] / rec[-1][1]).double()
         exact = (a == a.round()).all(1).numpy()
         a_int = a.round().long().numpy()
@@ -53,44 +54,23 @@ def compare(model, model_json, weights, codes, batch_size=250, progress=True):
     return agree, preds
 
 
-def load_vectors(run_dir: Path, attack: str, limit: int | None, eps: float | None):
-    """(codes, labels) for the attack from vectors.npz, making more when it holds too few."""
-    key = "clean" if attack == "none" else attack
-    path = run_dir / "vectors.npz"
-    saved = None
-    if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            saved_eps = float(z["eps"]) if "eps" in z.files else None
-            if key in z.files and (eps is None or attack == "none" or saved_eps == eps):
-                saved = (z[key], z["labels"])
-    if saved is not None and (limit is None or limit <= len(saved[0])):
-        return saved[0][:limit], saved[1][:limit]
-    from train.vectors import make_vectors  # the training stage's public maker
-    return make_vectors(run_dir, attack, limit, eps)
-
-
+@cli
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m quant.verify", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", nargs="?", default="runs/latest", help="run folder (default runs/latest)")
     ap.add_argument("--test-limit", type=int, default=None, help="number of test images (default: all saved)")
     ap.add_argument("--attack", choices=ATTACKS, default="none", help="which test vectors")
-    ap.add_argument("--eps", type=float, default=None, help="attack budget (default: the run's)")
     ap.add_argument("--batch-size", type=int, default=250)
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
     if a.test_limit is not None and a.test_limit < 1:
         ap.error("--test-limit must be >= 1")
-    if a.eps is not None and not 0 <= a.eps <= 1:
-        ap.error("--eps must be in [0, 1]")
-    run = Path(a.run)
-    try:
-        model, _ = load_checkpoint(run)
-        model_json, weights = IR.load(run)
-        codes, labels = load_vectors(run, a.attack, a.test_limit, a.eps)
-    except (CheckpointError, IR.IRError, FileNotFoundError, ValueError) as e:
-        sys.exit(f"error: {e}")
-    agree, preds = compare(model, model_json, weights, codes, a.batch_size, not a.no_progress)
+    run = run_folder(a.run)
+    model, _ = load_checkpoint(run)
+    net = Network.load(run)
+    codes, labels = load_vectors(run, a.attack, a.test_limit, net.in_shape)
+    agree, preds = compare(model, net, codes, a.batch_size, not a.no_progress)
     out = {"run": str(run), "attack": a.attack, "images": int(len(codes)),
            "weight_bits": model.bits,
            "prediction_agreement": float(agree["prediction"].mean()),
@@ -99,8 +79,8 @@ def main(argv=None):
            "golden_accuracy": float((preds == labels).mean())}
     print(json.dumps(out))
     ok = all(out[k] == 1.0 for k in ("prediction_agreement", "accumulator_agreement", "spike_agreement"))
-    sys.exit(0 if ok else 1)
+    return EXIT_OK if ok else EXIT_MISMATCH
 
 
 if __name__ == "__main__":
-    main()
+    run_cli(main)

@@ -40,7 +40,7 @@ CELLS = [
     Plots of one or more run folders made by `train/run.py` (`metrics.json`, `vectors.npz`,
     `ir/`) and, when it exists, a generated HLS project (`latency.json`). Nothing here is
     computed anew: the numbers come from the run folders or from package functions
-    (`quant.golden.run`, `quant.verify.compare`, `quant.checkpoint.load`).
+    (`core.golden.run`, `quant.verify.compare`, `quant.checkpoint.load`).
 
     Parameters come from the environment (next cell):
 
@@ -63,7 +63,7 @@ CELLS = [
     from pathlib import Path
 
     ROOT = Path.cwd().resolve()
-    while not (ROOT / "quant" / "golden.py").is_file() and ROOT != ROOT.parent:
+    while not (ROOT / "core" / "golden.py").is_file() and ROOT != ROOT.parent:
         ROOT = ROOT.parent  # the notebook may run from notebooks/ or the repository root
 
 
@@ -106,8 +106,8 @@ CELLS = [
 
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from quant import golden
-    from quant import ir as IR
+    from core import golden
+    from core.network import Network
 
     plt.rcParams.update({
         "figure.dpi": 80, "savefig.dpi": 130, "savefig.bbox": "tight",
@@ -156,7 +156,7 @@ CELLS = [
             with np.load(path / "vectors.npz", allow_pickle=False) as z:
                 run["vectors"] = {k: z[k] for k in z.files}
         if (path / "ir" / "model.json").is_file():
-            run["ir"] = IR.load(path)  # (model.json dict, weights dict), validated
+            run["ir"] = Network.load(path)  # the validated IR, read-only
         run["checkpoint"] = (path / "checkpoint.pt").is_file()
         return run
 
@@ -347,7 +347,7 @@ CELLS = [
             print(f"{label}: no vectors.npz with clean/fgsm/pgd codes (float or unquantized run), skipped")
             continue
         k = min(N_SHOW, len(v["labels"]))
-        preds = ({s: golden.predict(*r["ir"], v[s][:k])[1] for s in SETS} if r["ir"] is not None
+        preds = ({s: golden.predict(r["ir"], v[s][:k])[1] for s in SETS} if r["ir"] is not None
                  else None)
         eps = float(v["eps"]) if "eps" in v else r["metrics"].get("eps")
         lim = max(1, int(np.abs(v["pgd"][:k].astype(int) - v["clean"][:k]).max()))
@@ -394,16 +394,16 @@ CELLS = [
             print(f"{label}: no {'ir/' if r['ir'] is None else 'vectors.npz'} "
                   "(rate-coded and float runs have no hardware IR), skipped")
             continue
-        mj, wts = r["ir"]
+        net = r["ir"]
         K = min(64, len(v["labels"]))
-        pc = golden.predict(mj, wts, v["clean"][:K])[1]
-        pp = golden.predict(mj, wts, v["pgd"][:K])[1]
+        pc = golden.predict(net, v["clean"][:K])[1]
+        pp = golden.predict(net, v["pgd"][:K])[1]
         y = v["labels"][:K]
         flipped = np.flatnonzero((pc == y) & (pp != y))
         idx = int(flipped[0]) if len(flipped) else 0
-        g = golden.run(mj, wts, np.stack([v["clean"][idx], v["pgd"][idx]]), record=True)
-        names = [L["name"] for L in mj["layers"] if L["kind"] not in ("pool", "readout")]
-        T = mj["timesteps"]
+        g = golden.run(net, np.stack([v["clean"][idx], v["pgd"][idx]]), record=True)
+        names = [L.name for L in net.layers if L.kind not in ("pool", "readout")]
+        T = net.timesteps
 
         fig, axes = plt.subplots(1, 3, figsize=(14, 4), gridspec_kw={"width_ratios": [1.4, 1, 1]})
         ax = axes[0]
@@ -463,7 +463,7 @@ CELLS = [
         results[label] = {}
         for s in SETS:
             codes = v[s][:VERIFY_LIMIT]
-            agree, preds = compare(model, *r["ir"], codes, progress=False)
+            agree, preds = compare(model, r["ir"], codes, progress=False)
             results[label][s] = agree
             n = len(codes)
             print(f"{label:>12} {s:>5}: {n} images, " + ", ".join(
@@ -496,9 +496,9 @@ CELLS = [
     md("""
     ## 7. Hardware: latency of the generated HLS project
 
-    Cycles per image of each dataflow stage (the stages overlap, so the image latency, dark, is
-    less than their sum) against the 100 us budget. Look for the image latency left of the
-    dashed line; the longest stage bar sets the interval between images.
+    Busy cycles per image of each dataflow stage, from the cycle model (a token-level simulation
+    of the dataflow with its FIFOs), against the 100 us budget. The stages overlap, so the image
+    latency (dark) is less than their sum; the busiest stage sets the interval between images.
     """),
     code("""
     lat_path = HLS_PROJECT / "latency.json"
@@ -510,7 +510,7 @@ CELLS = [
         mhz = lat["clock_mhz"]
         stages = lat["layers"]
         names = [f"{s['stage']} ({s['kernel']})" for s in stages] + ["image latency"]
-        cycles = [s["cycles_per_image"] for s in stages] + [lat["cycles_per_image"]]
+        cycles = [s["busy_cycles_per_image"] for s in stages] + [lat["cycles_per_image"]]
         fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.2))
         b = ax.barh(range(len(stages)), cycles[:-1], color="#7fa7d6")
         ax.bar_label(b, [f"{c:,.0f}" for c in cycles[:-1]], fontsize=8, padding=3)
@@ -530,13 +530,13 @@ CELLS = [
         save(fig, "hardware")
         print(f"latency_us {lat['latency_us']} ({lat['cycles_per_image']:,.0f} cycles at {mhz:g} MHz), "
               f"interval {lat['interval_between_images']:,.0f} cycles ({lat['images_per_s']:,.0f} images/s), "
-              f"slowest stage {lat['slowest_stage']}, bound {lat['bound_latency_us']} us")
+              f"slowest stage {lat['slowest_stage']}, bound {lat['bound_cycles_per_image']:,.0f} cycles")
         report = HLS_PROJECT / "csim_report.json"
         if report.is_file():
-            meas = json.loads(report.read_text()).get("latency_measured")
-            if meas:
-                print(f"measured in C-sim over {meas['images']} images: mean {meas['mean_latency_us']} us, "
-                      f"max {meas['max_latency_us']} us")
+            rep = json.loads(report.read_text())
+            if "model_cycles_per_image" in rep:
+                print(f"on the {rep['model_images']} C-simulated images: {rep['model_cycles_per_image']:,.0f} "
+                      f"cycles per image, one image every {rep['model_interval_between_images']:,.0f} cycles")
     """),
     md("""
     ## Figures

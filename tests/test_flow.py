@@ -4,6 +4,7 @@ The run is made by the same command a user types (train/run.py with small limits
 fixture documents how to reproduce it.
 """
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -40,9 +41,20 @@ def test_verify_is_bit_exact_on_saved_vectors(trained_run, attack):
     assert res["prediction_agreement"] == res["accumulator_agreement"] == res["spike_agreement"] == 1.0
 
 
-def test_verify_makes_more_vectors_than_saved(trained_run):
+def test_more_vectors_come_from_the_training_stage(trained_run, tmp_path):
+    """quant.verify never imports train/: asking for more images than saved names the command
+    that makes them, and after it ran, verify uses them."""
     out, _ = trained_run
-    r = run_cli("quant.verify", str(out), "--test-limit", "200", "--attack", "fgsm", "--no-progress")
+    run = tmp_path / "run"
+    shutil.copytree(out, run)
+    r = run_cli("quant.verify", str(run), "--test-limit", "200", "--attack", "fgsm", "--no-progress")
+    assert r.returncode == 2 and "python -m train.vectors" in r.stderr
+    r = run_cli("train.vectors", str(run), "--n", "200", "--no-progress")
+    assert r.returncode == 0, r.stderr[-2000:]
+    with np.load(run / "vectors.npz") as z, np.load(out / "vectors.npz") as z0:
+        assert z["pgd"].shape == (200, 1, 28, 28)
+        assert np.array_equal(z["clean"][:120], z0["clean"])   # the same images, more of them
+    r = run_cli("quant.verify", str(run), "--test-limit", "200", "--attack", "fgsm", "--no-progress")
     assert r.returncode == 0, r.stderr[-2000:]
     assert json.loads(r.stdout.strip().splitlines()[-1])["images"] == 200
 
@@ -59,11 +71,11 @@ def test_corrupt_checkpoint_is_refused_cleanly(trained_run, tmp_path):
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes((out / "checkpoint.pt").read_bytes()[:5000])
     r = run_cli("quant.export", str(bad), "--out", str(tmp_path / "ir"))
-    assert r.returncode == 1 and "corrupt or truncated" in r.stderr
+    assert r.returncode == 2 and "corrupt or truncated" in r.stderr
     assert not (tmp_path / "ir").exists()
     bad.write_bytes(b"not a checkpoint at all")
     r = run_cli("quant.verify", str(tmp_path))
-    assert r.returncode == 1 and "checkpoint" in r.stderr
+    assert r.returncode == 2 and "checkpoint" in r.stderr
 
 
 def test_same_seed_same_metrics(trained_run, tmp_path):

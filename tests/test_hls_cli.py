@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fmnist_test, random_ir
+from conftest import fmnist_test
 
+from core.random_ir import random_network
+from core.runs import load_network
 from hls import csim, synth
-from quant import ir as IR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_dir(tmp_path_factory):
     """A fake run folder as train/run.py leaves one: ir/ and vectors.npz."""
     run = tmp_path_factory.mktemp("run")
-    IR.save(run / "ir", *random_ir(layers=["c8", "p2", "f32", "r"], seed=12))
+    random_network("c8 p2 f32 r", seed=12).save(run / "ir")
     codes, labels = fmnist_test(40)
     fgsm = np.clip(codes.astype(int) + np.random.default_rng(0).integers(-16, 17, codes.shape),
                    0, 255).astype(np.uint8)
@@ -51,7 +52,7 @@ def test_csim_cli_is_bit_exact_on_the_run_vectors(tmp_path, run_dir, cache, atta
     assert rep["images"] == 25 and rep["mismatches"] == 0 and rep["bit_exact"] is True
     assert rep["spike_counts_equal"] is True and rep["attack"] == attack
     assert 0.0 <= rep["accuracy"] <= 1.0 and rep["images_per_s"] > 0
-    assert rep["latency_us_measured"] > 0 and rep["latency_us_analytic"] > 0
+    assert rep["model_cycles_per_image"] > rep["model_interval_between_images"] > 0
     assert json.loads((out / "csim_report.json").read_text())["mismatches"] == 0
 
 
@@ -69,11 +70,10 @@ def test_csim_detects_a_mismatch(tmp_path, run_dir, cache, monkeypatch):
     csim.run_csim(run_dir, 3, out=out, log=lambda m: None)
     params = out / "firmware/parameters.h"
     text = params.read_text()
-    model, _ = IR.load(run_dir)
-    th = model["layers"][0]["threshold"]
+    th = load_network(run_dir).layers[0].threshold
     params.write_text(text.replace(f"threshold = {th};", f"threshold = {th + 1};", 1))
-    monkeypatch.setattr(csim, "project_for", lambda m, w, o, c=None: (
-        csim.HLSProject(o), csim.mapping.build(m, w, csim.hls_config.load(c))))
+    monkeypatch.setattr(csim, "project_for", lambda net, o, c=None: (
+        csim.HLSProject(o), csim.build(net, csim.hw_config.load(c))))
     monkeypatch.setenv("HIRE_SNN_CSIM_CACHE", cache)
     code = csim.main([str(run_dir), "--n", "20", "--out", str(out)])
     assert code == 1
@@ -84,7 +84,7 @@ def no_run(run):
 
 
 def ir_only(run):
-    IR.save(run / "ir", *random_ir(layers=["f8", "r"], seed=1))
+    random_network("f8 r", seed=1).save(run / "ir")
 
 
 def vectors_without_pgd(run):
@@ -92,23 +92,37 @@ def vectors_without_pgd(run):
     np.savez(run / "vectors.npz", clean=np.zeros((2, 1, 28, 28), np.uint8), labels=np.zeros(2))
 
 
+def corrupt_vectors(run):
+    ir_only(run)
+    (run / "vectors.npz").write_bytes(b"PK\x03\x04 not a zip")
+
+
+def too_few_vectors(run):
+    ir_only(run)
+    z = np.zeros((2, 1, 28, 28), np.uint8)
+    np.savez(run / "vectors.npz", clean=z, fgsm=z, pgd=z, labels=np.zeros(2, np.int64))
+
+
 @pytest.mark.parametrize("setup,message", [
     (no_run, "python train/run.py --quant 4bit"),
     (ir_only, "vectors.npz: no test vectors"),
     (vectors_without_pgd, "no array 'pgd'"),
+    (corrupt_vectors, "unreadable test vectors"),
+    (too_few_vectors, "python -m train.vectors"),
 ])
 def test_csim_clear_errors(tmp_path, cache, setup, message):
     run = tmp_path / "run"
     setup(run)
-    p = run_cli(["hls.csim", str(run), "--attack", "pgd", "--out", str(tmp_path / "prj")],
-                tmp_path, cache)
+    p = run_cli(["hls.csim", str(run), "--attack", "pgd", "--n", "5", "--out",
+                 str(tmp_path / "prj")], tmp_path, cache)
     assert p.returncode == 2
-    assert message in p.stderr
+    assert message in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "prj").exists()
 
 
 def test_synth_without_vivado_exits_cleanly(tmp_path, run_dir, monkeypatch, capsys):
     from hls.generate import generate
-    generate(*IR.load(run_dir), tmp_path / "prj")
+    generate(load_network(run_dir), tmp_path / "prj")
     monkeypatch.setenv("PATH", str(tmp_path / "empty_bin"))
     assert synth.main([str(tmp_path / "prj")]) == 0
     assert "neither vivado_hls nor vitis_hls" in capsys.readouterr().out
@@ -117,7 +131,7 @@ def test_synth_without_vivado_exits_cleanly(tmp_path, run_dir, monkeypatch, caps
 
 def test_synth_runs_build_prj_with_the_tool_on_path(tmp_path, run_dir, monkeypatch):
     from hls.generate import generate
-    generate(*IR.load(run_dir), tmp_path / "prj")
+    generate(load_network(run_dir), tmp_path / "prj")
     bindir = tmp_path / "bin"
     bindir.mkdir()
     fake = bindir / "vitis_hls"

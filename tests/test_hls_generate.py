@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import random_ir
 
-from hls import hls_config
-from hls.errors import GeneratorError
-from hls.generate import generate, load_ir, main as generate_main
-from quant import ir as IR
+from core.errors import GeneratorError, RunError
+from core.hw import config as hw_config
+from core.random_ir import random_ir, random_network
+from core.runs import load_network
+from hls.generate import generate, main as generate_main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,13 +26,18 @@ def ir():
     return random_ir(seed=0)
 
 
+@pytest.fixture(scope="module")
+def net(ir):
+    return random_network(seed=0)
+
+
 def tree_hashes(d: Path) -> dict:
     return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(d.rglob("*")) if p.is_file()}
 
 
-def test_layout_follows_hls4ml_conventions(tmp_path, ir):
-    out = generate(*ir, tmp_path / "prj")
+def test_layout_follows_hls4ml_conventions(tmp_path, ir, net):
+    out = generate(net, tmp_path / "prj")
     files = set(tree_hashes(out))
     for f in ["firmware/hire_snn.cpp", "firmware/hire_snn.h", "firmware/parameters.h",
               "firmware/defines.h", "firmware/weights/w_conv1.h", "firmware/weights/w_conv2.h",
@@ -62,21 +67,21 @@ def test_layout_follows_hls4ml_conventions(tmp_path, ir):
     assert manifest["top"] == "hire_snn" and sorted(files) == manifest["files"]
 
 
-def test_deterministic(tmp_path, ir):
-    a = tree_hashes(generate(*ir, tmp_path / "a"))
-    b = tree_hashes(generate(*copy.deepcopy(ir), tmp_path / "b"))
-    again = tree_hashes(generate(*ir, tmp_path / "a"))
+def test_deterministic(tmp_path, ir, net):
+    a = tree_hashes(generate(net, tmp_path / "a"))
+    b = tree_hashes(generate(copy.deepcopy(ir[0]), tmp_path / "b", weights=ir[1]))
+    again = tree_hashes(generate(net, tmp_path / "a"))
     assert a == b == again
 
 
-def test_config_file_round_trips(tmp_path, ir):
+def test_config_file_round_trips(tmp_path, net):
     cfg = tmp_path / "cfg.json"
     cfg.write_text(json.dumps({"layers": {"conv2": {"lanes": 8}}, "spike_rate": 0.1}))
-    out = generate(*ir, tmp_path / "a", config=cfg)
+    out = generate(net, tmp_path / "a", config=cfg)
     eff = json.loads((out / "hls_config.json").read_text())
     assert eff["layers"] == {"conv1": {"lanes": 16}, "conv2": {"lanes": 8}, "readout": {"lanes": 10}}
     assert eff["spike_rate"] == 0.1
-    again = generate(*ir, tmp_path / "b", config=out / "hls_config.json")
+    again = generate(net, tmp_path / "b", config=out / "hls_config.json")
     assert tree_hashes(out) == tree_hashes(again)
     assert "static const unsigned lanes = 8;" in (out / "firmware/parameters.h").read_text()
 
@@ -101,28 +106,28 @@ def test_unmappable_ir_errors_before_writing(tmp_path, ir, edit, words):
     model, weights = ir
     out = tmp_path / "prj"
     with pytest.raises(GeneratorError) as e:
-        generate(edit(model), weights, out)
+        generate(edit(model), out, weights=weights)
     for w in words:
         assert w in str(e.value)
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []   # no temp folder left behind
 
 
-def test_failed_generation_does_not_clobber_an_existing_project(tmp_path, ir):
+def test_failed_generation_does_not_clobber_an_existing_project(tmp_path, ir, net):
     model, weights = ir
-    out = generate(model, weights, tmp_path / "prj")
+    out = generate(net, tmp_path / "prj")
     before = tree_hashes(out)
     with pytest.raises(GeneratorError):
-        generate(too_wide(model), weights, out)
+        generate(too_wide(model), out, weights=weights)
     with pytest.raises(GeneratorError):
-        generate(model, weights, out, overrides={"layer_memory_kbits": 100})
+        generate(net, out, overrides={"layer_memory_kbits": 100})
     assert tree_hashes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["prj"]
 
 
-def test_memory_budget_names_the_layer(tmp_path, ir):
+def test_memory_budget_names_the_layer(tmp_path, net):
     with pytest.raises(GeneratorError, match=r"conv1.*memory.*layer_memory_kbits"):
-        generate(*ir, tmp_path / "prj", overrides={"layer_memory_kbits": 100})
+        generate(net, tmp_path / "prj", overrides={"layer_memory_kbits": 100})
 
 
 @pytest.mark.parametrize("overrides,match", [
@@ -133,10 +138,12 @@ def test_memory_budget_names_the_layer(tmp_path, ir):
     ({"layers": {"conv2": {"reuse": 4}}}, r"conv2\.reuse.*unknown"),
     ({"clok_mhz": 100}, r"clok_mhz.*unknown"),
     ({"spike_rate": 1.5}, r"spike_rate"),
+    ({"fifo_depth": 1}, r"fifo_depth"),
+    ({"fifo_depth": "deep"}, r"fifo_depth"),
 ])
-def test_bad_settings(tmp_path, ir, overrides, match):
+def test_bad_settings(tmp_path, net, overrides, match):
     with pytest.raises(GeneratorError, match=match):
-        generate(*ir, tmp_path / "prj", overrides=overrides)
+        generate(net, tmp_path / "prj", overrides=overrides)
     assert not (tmp_path / "prj").exists()
 
 
@@ -145,24 +152,24 @@ def test_ir_errors_become_generator_errors(tmp_path, ir):
     weights = dict(weights)
     weights["conv2"] = np.full_like(weights["conv2"], 100)  # beyond 4-bit narrow range
     with pytest.raises(GeneratorError, match=r"invalid IR: .*weights"):
-        generate(model, weights, tmp_path / "prj")
+        generate(model, tmp_path / "prj", weights=weights)
 
 
 def test_missing_run_says_how_to_make_one(tmp_path, capsys):
-    with pytest.raises(GeneratorError, match=r"python train/run.py --quant 4bit"):
-        load_ir(tmp_path / "no_run")
+    with pytest.raises(RunError, match=r"python train/run.py --quant 4bit"):
+        load_network(tmp_path / "no_run")
     (tmp_path / "empty_run").mkdir()
-    with pytest.raises(GeneratorError, match=r"no IR here.*python train/run.py --quant 4bit"):
-        load_ir(tmp_path / "empty_run")
+    with pytest.raises(RunError, match=r"no IR here.*python train/run.py --quant 4bit"):
+        load_network(tmp_path / "empty_run")
     assert generate_main([str(tmp_path / "no_run"), "--out", str(tmp_path / "o")]) == 2
     assert "python train/run.py --quant 4bit" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
-def test_cli_defaults_run_folder_and_out(tmp_path, ir):
+def test_cli_defaults_run_folder_and_out(tmp_path, net):
     """Run from a project root: runs/latest (a link) in, build/hls_prj out."""
     run = tmp_path / "runs" / "r1"
-    IR.save(run / "ir", *ir)
+    net.save(run / "ir")
     os.symlink("r1", tmp_path / "runs" / "latest")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-m", "hls.generate"], cwd=tmp_path, env=env,
@@ -178,5 +185,5 @@ def test_cli_defaults_run_folder_and_out(tmp_path, ir):
 
 
 def test_defaults_are_documented_settings():
-    d = hls_config.load()
+    d = hw_config.load()
     assert d["clock_mhz"] == 200.0 and 0 < d["spike_rate"] <= 1

@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from conftest import random_ir
-from quant import golden
-from quant import ir as IR
-from quant.widths import signed_bits
+from core import golden
+from core import ir as IR
+from core.network import Network
+from core.widths import signed_bits
 
 
 @pytest.fixture(scope="module")
@@ -20,11 +21,11 @@ def small_ir():
 def test_roundtrip(tmp_path, small_ir, fmnist_codes):
     mj, w = small_ir
     IR.save(tmp_path / "ir", mj, w)
-    mj2, w2 = IR.load(tmp_path / "ir")
+    mj2, w2 = IR.read(tmp_path / "ir")
     assert mj2 == json.loads(json.dumps(mj))
     assert set(w2) == set(w) and all(np.array_equal(w[k], w2[k]) for k in w)
     codes, _ = fmnist_codes
-    a, b = golden.run(mj, w, codes[:32]), golden.run(mj2, w2, codes[:32])
+    a, b = golden.run(Network(mj, w), codes[:32]), golden.run(Network.load(tmp_path), codes[:32])
     assert np.array_equal(a.acc, b.acc)
 
 
@@ -62,13 +63,13 @@ def test_corrupt_files_give_clear_errors(tmp_path, small_ir):
     IR.save(d, *small_ir)
     (d / "model.json").write_text("{ not json")
     with pytest.raises(IR.IRError, match="not valid JSON"):
-        IR.load(d)
+        IR.read(d)
     IR.save(d, *small_ir)
     (d / "weights.npz").write_bytes(b"PK\x03\x04garbage")
     with pytest.raises(IR.IRError, match="unreadable weights"):
-        IR.load(d)
+        IR.read(d)
     with pytest.raises(IR.IRError, match="no IR here"):
-        IR.load(tmp_path / "nothing")
+        IR.read(tmp_path / "nothing")
 
 
 def test_invalid_ir_is_not_written(tmp_path, small_ir):
@@ -120,7 +121,7 @@ def test_extreme_weights_and_inputs_stay_within_derived_widths(bits, sign, k, T,
              "random": rng.integers(0, 256, (4, 1, 8, 8)).astype(np.uint8),
              "checker": (np.indices((8, 8)).sum(0) % 2 * 255).astype(np.uint8)[None, None].repeat(4, 0)}[pixel]
     obs = {}
-    golden.run(mj, w, codes, observe=obs)
+    golden.run(Network(mj, w), codes, observe=obs)
     for L in mj["layers"]:
         for key in ("current", "membrane", "acc"):
             if f"{key}_range" in L and key in obs.get(L["name"], {}):
@@ -134,5 +135,21 @@ def test_all_positive_weights_on_white_image_reach_the_current_bound():
     """The derived current range is tight: the extreme input reaches it exactly."""
     mj, w = _extreme_ir(4, "pos", 3, 4, 10_000, 0)
     obs = {}
-    golden.run(mj, w, np.full((1, 1, 8, 8), 255, np.uint8), observe=obs)
+    golden.run(Network(mj, w), np.full((1, 1, 8, 8), 255, np.uint8), observe=obs)
     assert obs["conv1"]["current"][1] == mj["layers"][0]["current_range"][1] == 9 * 7 * 255
+
+
+def test_network_view_is_typed_and_read_only(small_ir):
+    net = Network(*small_ir)
+    conv1, pool1, conv2 = net.layers[:3]
+    assert (conv1.kind, conv1.first, conv1.in_max) == ("conv", True, 255)
+    assert (conv2.first, conv2.in_max, pool1.size) == (False, 1, 2)
+    assert net.readout.kind == "readout" and net.readout.acc_bits == small_ir[0]["layers"][-1]["acc_bits"]
+    with pytest.raises(ValueError):
+        conv1.weights[0, 0, 0, 0] = 1                  # weights are read-only
+    with pytest.raises(Exception):
+        conv1.threshold = 3                            # layers are frozen
+    m = net.model
+    m["timesteps"] = 99                                # a copy: the view is unchanged
+    assert net.timesteps == small_ir[0]["timesteps"] and net.model["timesteps"] != 99
+    assert net.sha256 == Network(*small_ir).sha256

@@ -5,9 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from conftest import random_model
-from quant import golden
+from core import golden
+from core.golden import conv_int
+from core.network import Network
 from quant.export import to_ir
-from quant.golden import conv_int
 from quant.verify import compare
 
 
@@ -37,7 +38,7 @@ def test_quant_conv_equals_integer_conv_times_scales(fmnist_codes):
 
 def _assert_bit_exact(model, codes):
     mj, w = to_ir(model)
-    agree, _ = compare(model, mj, w, codes, batch_size=64, progress=False)
+    agree, _ = compare(model, Network(mj, w), codes, batch_size=64, progress=False)
     assert agree["spikes"].all() and agree["accumulator"].all() and agree["prediction"].all()
     return mj, w
 
@@ -48,7 +49,7 @@ def test_qat_equals_golden_on_real_images(fmnist_codes, quant, v_th):
     codes, _ = fmnist_codes
     model = random_model(quant, seed=3, v_th=v_th)
     mj, w = _assert_bit_exact(model, codes[:96])
-    rates = [s.mean() for s in golden.run(mj, w, codes[:96]).spikes]
+    rates = [s.mean() for s in golden.run(Network(mj, w), codes[:96]).spikes]
     assert all(0 < r < 1 for r in rates) or v_th == 2.0  # the dense cases really spike
 
 

@@ -13,9 +13,9 @@ import torch
 from tqdm import tqdm
 
 from quant import checkpoint as ckpt
-from quant.atomic import atomic_file
+from core.atomic import atomic_file
 from quant.export import ExportError, to_ir
-from quant import ir as IR
+from core import ir as IR
 from quant.model import ModelConfig, QuantSNN
 from train import attacks, data, energy
 from train.hire import hire_step, standard_step

@@ -16,8 +16,8 @@
 template <int D>
 struct ap_axiu_lite {
     ap_uint<D> data;
-    ap_uint<(D + 7) / 8> keep;
-    ap_uint<(D + 7) / 8> strb;
+    ap_uint<((D + 7) >> 3)> keep;
+    ap_uint<((D + 7) >> 3)> strb;
     ap_uint<1> last;
 };
 typedef ap_axiu_lite<8> axis_in_t;
@@ -30,6 +30,97 @@ typedef ap_axiu<32, 0, 0, 0> axis_out_t; // class, then the accumulators (two's 
 
 namespace snn {
 
+// Bits of an unsigned counter that must hold the value N (compile-time; sizes every loop counter
+// and index, so no 32-bit counter sits on a recurrence path).
+template <unsigned long long N>
+struct bits_for {
+    static const unsigned value = N < 2 ? 1 : 1 + bits_for<(N >> 1)>::value;
+};
+template <>
+struct bits_for<0> {
+    static const unsigned value = 1;
+};
+template <>
+struct bits_for<1> {
+    static const unsigned value = 1;
+};
+
+// Read-modify-write forwarding. Membrane and pool-state updates read a memory word, add to it
+// and write it back at one per cycle; the same address can come back in the next iterations
+// (the next spike of a slice hits the same outputs: distance `groups`, or 1). Each such memory
+// keeps a history of its last FWD_DEPTH writes (address and value) in registers, newest first;
+// a read whose address is in the history takes the newest match instead of the memory word. So
+// every distance up to FWD_DEPTH is served from registers, and the loop declares
+// `DEPENDENCE inter RAW distance = FWD_DEPTH + 1 true`: the tool must then keep the read-to-write
+// latency within FWD_DEPTH + 1 cycles or raise the II, never silently read a stale word.
+// FWD_DEPTH = 2 covers a block RAM read latency of 1 plus a registered write.
+static const int FWD_DEPTH = 2;
+
+template <class T, int L, class ADDR_T>
+struct fwd_entry {
+    bool ok;
+    ADDR_T addr;
+    T val[L];
+};
+
+// The word at `addr`: the newest matching history entry, else the memory word `mem_word`.
+template <class T, int L, class ADDR_T>
+inline void fwd_lookup(const fwd_entry<T, L, ADDR_T> hist[FWD_DEPTH], ADDR_T addr,
+                       const T mem_word[L], T out[L]) {
+    for (int l = 0; l < L; l++) {
+#pragma HLS UNROLL
+        out[l] = mem_word[l];
+    }
+#ifndef SNN_NO_FORWARDING
+    for (int d = FWD_DEPTH - 1; d >= 0; d--) { // oldest first: the newest match wins
+#pragma HLS UNROLL
+        if (hist[d].ok && hist[d].addr == addr) {
+            for (int l = 0; l < L; l++) {
+#pragma HLS UNROLL
+                out[l] = hist[d].val[l];
+            }
+        }
+    }
+#endif
+}
+
+// Record a write (shift the history, newest at 0); `evicted` gets the entry shifted out.
+template <class T, int L, class ADDR_T>
+inline void fwd_push(fwd_entry<T, L, ADDR_T> hist[FWD_DEPTH], ADDR_T addr, const T val[L],
+                     fwd_entry<T, L, ADDR_T> &evicted) {
+    evicted = hist[FWD_DEPTH - 1];
+    for (int d = FWD_DEPTH - 1; d > 0; d--) {
+#pragma HLS UNROLL
+        hist[d] = hist[d - 1];
+    }
+    hist[0].ok = true;
+    hist[0].addr = addr;
+    for (int l = 0; l < L; l++) {
+#pragma HLS UNROLL
+        hist[0].val[l] = val[l];
+    }
+}
+
+// C simulation of a RAM whose writes land late. Built with -DSNN_EMULATE_RAM_LATENCY, the kernels
+// commit a read-modify-write to memory only when it leaves the forwarding history (FWD_DEPTH
+// writes later) and flush the history at the end of the loop: every read inside that window
+// sees a stale word, as a pipelined RAM would, and only the forwarding keeps the results exact.
+// (With -DSNN_NO_FORWARDING as well, the lookups ignore the history: the test that shows the
+// forwarding is needed.) Neither macro is ever set for synthesis.
+#if defined(SNN_EMULATE_RAM_LATENCY) && !defined(__SYNTHESIS__)
+#define SNN_RMW_LATE 1
+#else
+#define SNN_RMW_LATE 0
+#endif
+
+template <class T, int L, class ADDR_T>
+inline void fwd_clear(fwd_entry<T, L, ADDR_T> hist[FWD_DEPTH]) {
+    for (int d = 0; d < FWD_DEPTH; d++) {
+#pragma HLS UNROLL
+        hist[d].ok = false;
+    }
+}
+
 // One slice of a timestep's spike frame (see the file comment).
 template <int G, int YB, int XB, int GB>
 struct spike_slice {
@@ -41,8 +132,8 @@ struct spike_slice {
     bool eot;
 };
 
-template <class TOKEN_T>
-inline TOKEN_T make_slice(ap_uint<TOKEN_T::width> mask, unsigned y, unsigned x, unsigned g) {
+template <class TOKEN_T, class Y_T, class X_T, class G_T>
+inline TOKEN_T make_slice(ap_uint<TOKEN_T::width> mask, Y_T y, X_T x, G_T g) {
     TOKEN_T tok;
     tok.mask = mask;
     tok.y = y;
@@ -71,8 +162,8 @@ struct lane_vec {
 
 // Index of the lowest set bit of a non-zero mask (a priority encoder in hardware).
 template <int G>
-inline unsigned lowest_set_bit(ap_uint<G> m) {
-    unsigned r = 0;
+inline ap_uint<bits_for<G>::value> lowest_set_bit(ap_uint<G> m) {
+    ap_uint<bits_for<G>::value> r = 0;
     for (int i = G - 1; i >= 0; i--) {
 #pragma HLS UNROLL
         if (m[i])
@@ -84,8 +175,8 @@ inline unsigned lowest_set_bit(ap_uint<G> m) {
 // Advance a scatter loop by one (spike, output group) step: after the last group, clear the
 // spike just handled and, when the slice has no spike left, fetch the next slice (slices are
 // never empty, so the fetching cycle is also the first cycle of the next slice).
-template <unsigned GROUPS, class IN_T>
-inline void next_spike_group(unsigned &og, ap_uint<IN_T::width> &rem, IN_T &tok,
+template <unsigned GROUPS, class OG_T, class IN_T>
+inline void next_spike_group(OG_T &og, ap_uint<IN_T::width> &rem, IN_T &tok,
                              hls::stream<IN_T> &spikes_in) {
     if (og == GROUPS - 1) {
         og = 0;
@@ -104,6 +195,10 @@ template <class MEM_T>
 inline MEM_T leak(MEM_T u, unsigned k) {
     return u - (u >> k);
 }
+
+// The class word on m_axis: the class, with bit 31 set when the image's input frame was
+// malformed (TLAST early or late; docs/ARCHITECTURE.md, "Interfaces").
+static const unsigned FRAME_ERROR_BIT = 31;
 
 #ifndef __SYNTHESIS__
 // C simulation only: tokens and spikes written per stream and timestep, read by the test bench.

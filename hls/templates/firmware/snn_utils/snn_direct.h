@@ -3,6 +3,9 @@
 // Direct input means the current is the same at every timestep, so these kernels run once per
 // image; the LIF kernel stores it and reuses it T times. They hold the design's only
 // multipliers: `lanes` of them, one per output channel of a slice, each reused for every tap.
+// The current stream to the LIF kernel holds a whole image of current vectors (its depth is set
+// by the design), so the next image's current is computed while the LIF kernel still runs the
+// timesteps 1..T-1 of the current one: images overlap.
 #ifndef SNN_DIRECT_H_
 #define SNN_DIRECT_H_
 
@@ -10,22 +13,55 @@
 
 namespace snn {
 
-// Read one image (in_c * in_h * in_w codes, C-order) from the AXI4-Stream input.
-// CONFIG: in_c, in_h, in_w, pad, code_t.
+// Read one frame (in_c * in_h * in_w codes, C-order) from the AXI4-Stream input and check its
+// length against TLAST. A frame whose TLAST comes early is zero-filled; one whose TLAST is
+// missing on the last code is truncated (beats up to and including the next TLAST are dropped).
+// Either way the image still runs (so every frame gives one result) and the returned flag,
+// passed to the result process, marks its class word. CONFIG: in_c, in_h, in_w, pad, code_t.
 template <class CONFIG>
-void read_image(hls::stream<axis_in_t> &s_axis,
+bool read_frame(hls::stream<axis_in_t> &s_axis,
                 typename CONFIG::code_t frame[CONFIG::in_c][CONFIG::in_h + 2 * CONFIG::pad]
                                              [CONFIG::in_w + 2 * CONFIG::pad]) {
-ReadImage:
-    for (unsigned c = 0; c < CONFIG::in_c; c++) {
-        for (unsigned y = 0; y < CONFIG::in_h; y++) {
-            for (unsigned x = 0; x < CONFIG::in_w; x++) {
+    const unsigned N = CONFIG::in_c * CONFIG::in_h * CONFIG::in_w;
+    ap_uint<bits_for<CONFIG::in_c>::value> c = 0;
+    ap_uint<bits_for<CONFIG::in_h>::value> y = 0;
+    ap_uint<bits_for<CONFIG::in_w>::value> x = 0;
+    bool early = false, last_seen = false;
+ReadFrame:
+    for (ap_uint<bits_for<N>::value> i = 0; i < N; i++) {
 #pragma HLS PIPELINE II = 1
-                axis_in_t word = s_axis.read();
-                frame[c][y + CONFIG::pad][x + CONFIG::pad] = word.data;
+        typename CONFIG::code_t v = 0;
+        if (!early) {
+            axis_in_t word = s_axis.read();
+            v = word.data;
+            last_seen = word.last;
+            early = word.last && i != N - 1;
+        }
+        frame[c][y + CONFIG::pad][x + CONFIG::pad] = v;
+        if (x == CONFIG::in_w - 1) {
+            x = 0;
+            if (y == CONFIG::in_h - 1) {
+                y = 0;
+                ++c;
+            } else {
+                ++y;
             }
+        } else {
+            ++x;
         }
     }
+    bool late = !early && !last_seen;
+    if (late) {
+    DropToTlast:
+        for (;;) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = 1 avg = 1
+            axis_in_t word = s_axis.read();
+            if (word.last)
+                break;
+        }
+    }
+    return early || late;
 }
 
 // Convolution current, one slice (lanes output channels at one position) per output word.
@@ -36,20 +72,27 @@ template <class CONFIG, class W_T>
 void conv_direct_current(
     hls::stream<axis_in_t> &s_axis,
     hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> > &cur_out,
+    hls::stream<bool> &frame_error,
     const W_T w[CONFIG::groups][CONFIG::in_c * CONFIG::kernel * CONFIG::kernel][CONFIG::lanes]) {
 #pragma HLS ARRAY_PARTITION variable = w complete dim = 3
     const unsigned K = CONFIG::kernel;
     const unsigned TAPS = CONFIG::in_c * K * K;
+    const unsigned ITERS = CONFIG::out_h * CONFIG::out_w * CONFIG::groups * TAPS;
     // Zero padding lives in the frame's border, which is never written.
     static typename CONFIG::code_t frame[CONFIG::in_c][CONFIG::in_h + 2 * CONFIG::pad]
                                         [CONFIG::in_w + 2 * CONFIG::pad];
-    read_image<CONFIG>(s_axis, frame);
+    frame_error.write(read_frame<CONFIG>(s_axis, frame));
 
     typename CONFIG::current_t acc[CONFIG::lanes];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-    unsigned oy = 0, ox = 0, g = 0, c = 0, ky = 0, kx = 0, tap = 0;
+    ap_uint<bits_for<CONFIG::out_h>::value> oy = 0;
+    ap_uint<bits_for<CONFIG::out_w>::value> ox = 0;
+    ap_uint<bits_for<CONFIG::groups>::value> g = 0;
+    ap_uint<bits_for<CONFIG::in_c>::value> c = 0;
+    ap_uint<bits_for<K>::value> ky = 0, kx = 0;
+    ap_uint<bits_for<TAPS>::value> tap = 0;
 ConvCurrent:
-    for (unsigned i = 0; i < CONFIG::out_h * CONFIG::out_w * CONFIG::groups * TAPS; i++) {
+    for (ap_uint<bits_for<ITERS>::value> i = 0; i < ITERS; i++) {
 #pragma HLS PIPELINE II = 1
         typename CONFIG::code_t code = frame[c][oy + ky][ox + kx];
         for (unsigned l = 0; l < CONFIG::lanes; l++) {
@@ -66,22 +109,32 @@ ConvCurrent:
             cur_out.write(out);
         }
         // advance the (oy, ox, g, c, ky, kx) counters: kx fastest
-        tap = (tap == TAPS - 1) ? 0 : tap + 1;
-        if (++kx == K) {
+        tap = (tap == TAPS - 1) ? ap_uint<bits_for<TAPS>::value>(0) : ap_uint<bits_for<TAPS>::value>(tap + 1);
+        if (kx == K - 1) {
             kx = 0;
-            if (++ky == K) {
+            if (ky == K - 1) {
                 ky = 0;
-                if (++c == CONFIG::in_c) {
+                if (c == CONFIG::in_c - 1) {
                     c = 0;
-                    if (++g == CONFIG::groups) {
+                    if (g == CONFIG::groups - 1) {
                         g = 0;
-                        if (++ox == CONFIG::out_w) {
+                        if (ox == CONFIG::out_w - 1) {
                             ox = 0;
                             ++oy;
+                        } else {
+                            ++ox;
                         }
+                    } else {
+                        ++g;
                     }
+                } else {
+                    ++c;
                 }
+            } else {
+                ++ky;
             }
+        } else {
+            ++kx;
         }
     }
 }
@@ -92,16 +145,22 @@ ConvCurrent:
 template <class CONFIG, class W_T>
 void dense_direct_current(hls::stream<axis_in_t> &s_axis,
                           hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> > &cur_out,
+                          hls::stream<bool> &frame_error,
                           const W_T w[CONFIG::groups][CONFIG::n_in][CONFIG::lanes]) {
 #pragma HLS ARRAY_PARTITION variable = w complete dim = 3
+    const unsigned ITERS = CONFIG::groups * CONFIG::n_in;
     static typename CONFIG::code_t frame[CONFIG::in_c][CONFIG::in_h][CONFIG::in_w];
-    read_image<CONFIG>(s_axis, frame);
+    frame_error.write(read_frame<CONFIG>(s_axis, frame));
 
     typename CONFIG::current_t acc[CONFIG::lanes];
 #pragma HLS ARRAY_PARTITION variable = acc complete
-    unsigned g = 0, c = 0, y = 0, x = 0, j = 0;
+    ap_uint<bits_for<CONFIG::groups>::value> g = 0;
+    ap_uint<bits_for<CONFIG::in_c>::value> c = 0;
+    ap_uint<bits_for<CONFIG::in_h>::value> y = 0;
+    ap_uint<bits_for<CONFIG::in_w>::value> x = 0;
+    ap_uint<bits_for<CONFIG::n_in>::value> j = 0;
 DenseCurrent:
-    for (unsigned i = 0; i < CONFIG::groups * CONFIG::n_in; i++) {
+    for (ap_uint<bits_for<ITERS>::value> i = 0; i < ITERS; i++) {
 #pragma HLS PIPELINE II = 1
         typename CONFIG::code_t code = frame[c][y][x];
         for (unsigned l = 0; l < CONFIG::lanes; l++) {
@@ -116,17 +175,25 @@ DenseCurrent:
                 out.v[l] = acc[l];
             }
             cur_out.write(out);
+            j = 0;
+        } else {
+            ++j;
         }
-        j = (j == CONFIG::n_in - 1) ? 0 : j + 1;
-        if (++x == CONFIG::in_w) {
+        if (x == CONFIG::in_w - 1) {
             x = 0;
-            if (++y == CONFIG::in_h) {
+            if (y == CONFIG::in_h - 1) {
                 y = 0;
-                if (++c == CONFIG::in_c) {
+                if (c == CONFIG::in_c - 1) {
                     c = 0;
                     ++g;
+                } else {
+                    ++c;
                 }
+            } else {
+                ++y;
             }
+        } else {
+            ++x;
         }
     }
 }

@@ -25,11 +25,16 @@ void lif_direct(hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> 
 #pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
 
 Timesteps:
-    for (unsigned t = 0; t < CONFIG::timesteps; t++) {
-        unsigned y = 0, x = 0, g = 0;
+    for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        ap_uint<bits_for<CONFIG::out_h>::value> y = 0;
+        ap_uint<bits_for<CONFIG::out_w>::value> x = 0;
+        ap_uint<bits_for<CONFIG::groups>::value> g = 0;
     FirePass:
-        for (unsigned n = 0; n < N; n++) {
+        for (ap_uint<bits_for<N>::value> n = 0; n < N; n++) {
 #pragma HLS PIPELINE II = 1
+            // each iteration reads and writes its own neuron n: no dependence between them
+#pragma HLS DEPENDENCE variable = mem inter false
+#pragma HLS DEPENDENCE variable = cur inter false
             lane_vec<typename CONFIG::current_t, CONFIG::lanes> in;
             if (t == 0)
                 in = cur_in.read();
@@ -51,12 +56,16 @@ Timesteps:
                 spikes_out.write(make_slice<TOKEN_T>(mask, y, x, g));
                 SNN_TRACE_SLICE(CONFIG, t, mask);
             }
-            if (++g == CONFIG::groups) {
+            if (g == CONFIG::groups - 1) {
                 g = 0;
-                if (++x == CONFIG::out_w) {
+                if (x == CONFIG::out_w - 1) {
                     x = 0;
                     ++y;
+                } else {
+                    ++x;
                 }
+            } else {
+                ++g;
             }
         }
         spikes_out.write(end_of_timestep<TOKEN_T>());

@@ -5,7 +5,8 @@
 // spike is sent exactly once per timestep. A per-entry timestep stamp says whether a stored mask
 // belongs to the current timestep, so nothing is cleared between timesteps; the stamps are
 // cleared once after the last timestep of each image. Rows and columns beyond out * size are
-// dropped (floor), as in the golden model.
+// dropped (floor), as in the golden model. The pooled row and column of an input position come
+// from CONFIG's constant tables (py_of, px_of), not from a divider.
 #ifndef SNN_POOL_H_
 #define SNN_POOL_H_
 
@@ -13,52 +14,70 @@
 
 namespace snn {
 
-// CONFIG: size, out_h, out_w, in_groups, out_g (= input slice width), timesteps, stamp_bits,
-//         trace_id.
+// CONFIG: size, in_h, in_w, out_h, out_w, in_groups, out_g (= input slice width), timesteps,
+//         stamp_bits, trace_id, slices_max, slices_avg, py_of(y), px_of(x) (out_h / out_w when
+//         the row / column is cropped).
 template <class CONFIG, class IN_T, class OUT_T>
 void pool_or(hls::stream<IN_T> &spikes_in, hls::stream<OUT_T> &spikes_out) {
     typedef ap_uint<IN_T::width> mask_t;
+    typedef ap_uint<CONFIG::stamp_bits> stamp_t;
     const unsigned ENTRIES = CONFIG::in_groups * CONFIG::out_h * CONFIG::out_w;
+    typedef ap_uint<bits_for<ENTRIES>::value> addr_t;
+    // state word of an entry: the mask seen in the timestep `stamp` - 1
     static mask_t seen[ENTRIES];
-    static ap_uint<CONFIG::stamp_bits> stamp[ENTRIES];
+    static stamp_t stamp[ENTRIES];
 
 Timesteps:
-    for (unsigned t = 0; t < CONFIG::timesteps; t++) {
-        bool fwd_ok = false; // forwarding register: the entry written in the cycle before
-        unsigned fwd_addr = 0;
-        mask_t fwd_val = 0;
+    for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        fwd_entry<mask_t, 1, addr_t> hist[FWD_DEPTH];
+#pragma HLS ARRAY_PARTITION variable = hist complete dim = 0
+        fwd_clear(hist);
+        const stamp_t now = t + 1;
     Slices:
         for (;;) {
 #pragma HLS PIPELINE II = 1
-#pragma HLS DEPENDENCE variable = seen inter false
-#pragma HLS DEPENDENCE variable = stamp inter false
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = CONFIG::slices_max avg = CONFIG::slices_avg
+            // the same entry recurs at any distance (slices of one window): see FWD_DEPTH
+#pragma HLS DEPENDENCE variable = seen inter RAW distance = snn::FWD_DEPTH + 1 true
+#pragma HLS DEPENDENCE variable = stamp inter RAW distance = snn::FWD_DEPTH + 1 true
             IN_T tok = spikes_in.read();
             if (tok.eot)
                 break;
-            unsigned py = unsigned(tok.y) / CONFIG::size, px = unsigned(tok.x) / CONFIG::size;
+            const unsigned py = CONFIG::py_of(tok.y), px = CONFIG::px_of(tok.x);
             if (py >= CONFIG::out_h || px >= CONFIG::out_w)
                 continue;
-            unsigned addr = (unsigned(tok.g) * CONFIG::out_h + py) * CONFIG::out_w + px;
-            mask_t old;
-            if (fwd_ok && fwd_addr == addr)
-                old = fwd_val;
-            else
-                old = (stamp[addr] == t + 1) ? seen[addr] : mask_t(0);
-            mask_t fresh = tok.mask & ~old;
-            seen[addr] = old | tok.mask;
-            stamp[addr] = t + 1;
-            fwd_ok = true;
-            fwd_addr = addr;
-            fwd_val = old | tok.mask;
+            const addr_t addr = (tok.g * CONFIG::out_h + py) * CONFIG::out_w + px;
+            mask_t stored[1] = {(stamp[addr] == now) ? seen[addr] : mask_t(0)};
+            mask_t old[1];
+            fwd_lookup<mask_t, 1, addr_t>(hist, addr, stored, old);
+            mask_t fresh = tok.mask & ~old[0];
+            mask_t merged[1] = {mask_t(old[0] | tok.mask)};
+            if (!SNN_RMW_LATE) {
+                seen[addr] = merged[0];
+                stamp[addr] = now;
+            }
+            fwd_entry<mask_t, 1, addr_t> ev;
+            fwd_push<mask_t, 1, addr_t>(hist, addr, merged, ev);
+            if (SNN_RMW_LATE && ev.ok) {
+                seen[ev.addr] = ev.val[0];
+                stamp[ev.addr] = now;
+            }
             if (fresh != 0) {
                 spikes_out.write(make_slice<OUT_T>(fresh, py, px, tok.g));
                 SNN_TRACE_SLICE(CONFIG, t, fresh);
             }
         }
+#if SNN_RMW_LATE
+        for (int d = FWD_DEPTH - 1; d >= 0; d--)
+            if (hist[d].ok) {
+                seen[hist[d].addr] = hist[d].val[0];
+                stamp[hist[d].addr] = now;
+            }
+#endif
         spikes_out.write(end_of_timestep<OUT_T>());
     }
 ClearStamps:
-    for (unsigned i = 0; i < ENTRIES; i++) {
+    for (addr_t i = 0; i < ENTRIES; i++) {
 #pragma HLS PIPELINE II = 1
         stamp[i] = 0;
     }

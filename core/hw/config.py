@@ -1,9 +1,10 @@
-"""hls_config.json: the knobs of the generated hardware (parallelism, clock, budgets).
+"""The knobs of the generated hardware (parallelism, FIFO depths, clock, budgets), for every backend.
 
-Defaults target a small FPGA (about 10k LUTs for the default network, see docs/HLS.md); a user
-file given with --config overrides any subset. The generator writes the complete effective
-settings into the project as hls_config.json, so a project records how it was built and that
-file can be fed back with --config.
+Defaults target a small FPGA (about 10k LUTs for the default network, see docs/ARCHITECTURE.md);
+a user file given with --config overrides any subset. Each backend writes the complete effective
+settings into its project (hls_config.json, rtl_config.json; the same schema), so a project
+records how it was built and that file can be fed back with --config to either backend.
+Errors name the setting as `hls_config.<key>` (the historical file name of these knobs).
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import copy
 import json
 from pathlib import Path
 
-from hls.errors import GeneratorError
+from core.errors import GeneratorError
 
 # Output channels (or neurons) updated in parallel per weight layer, by kind, when the config
 # does not name the layer: capped by the layer's own output count.
@@ -20,15 +21,19 @@ DEFAULT_LANES = {"conv": 16, "dense": 16, "readout": 16}
 DEFAULTS = {
     "clock_mhz": 200.0,
     # spike rate (fraction of a spike map's neurons firing per timestep) the latency report
-    # assumes for every spike map: 15% is the design's worst case (docs/HLS.md)
+    # assumes for every spike map when no real images are given: 15% is the design's worst
+    # case (docs/ARCHITECTURE.md)
     "spike_rate": 0.15,
     # per-layer on-chip memory budget (membranes, stored current, weights, pooling state), kbit;
     # 4860 kbit is the block RAM of an Artix-7 100T
     "layer_memory_kbits": 4860,
-    "fifo_depth": 64,            # depth of the spike-slice streams between layers
-    "block_protocol": "ap_ctrl_none",  # free-running dataflow: only clock, reset and AXI4-Stream ports
+    # depth of the streams between processes: "auto" sizes each from its worst-case token count
+    # (a whole timestep of slices for a spike stream, a whole image for the first layer's
+    # current, so that images overlap), or one integer for every spike stream
+    "fifo_depth": "auto",
+    # HLS top: free-running dataflow with only clock, reset and AXI4-Stream ports
+    "block_protocol": "ap_ctrl_none",
     "part": "xc7a100tcsg324-1",
-    "loop_overhead_cycles": 4,   # pipeline fill/drain the latency model adds per loop entry
     "layers": {},                # {"conv2": {"lanes": 16}, ...}; missing layers get DEFAULT_LANES
 }
 
@@ -36,11 +41,12 @@ _CHECKS = {
     "clock_mhz": (float, lambda v: v > 0, "a positive number"),
     "spike_rate": (float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "layer_memory_kbits": (float, lambda v: v > 0, "a positive number"),
-    "fifo_depth": (int, lambda v: v >= 2, "an integer >= 2"),
-    "block_protocol": (str, lambda v: v in ("ap_ctrl_none", "ap_ctrl_hs", "ap_ctrl_chain"),
-                       "ap_ctrl_none, ap_ctrl_hs or ap_ctrl_chain"),
+    "fifo_depth": ((int, str), lambda v: v == "auto" or (isinstance(v, int) and v >= 2),
+                   '"auto" or an integer >= 2'),
+    # ap_ctrl_hs would make every image wait for the previous one to leave the dataflow
+    "block_protocol": (str, lambda v: v in ("ap_ctrl_none", "ap_ctrl_chain"),
+                       "ap_ctrl_none or ap_ctrl_chain (ap_ctrl_hs serializes images)"),
     "part": (str, lambda v: bool(v), "a non-empty part name"),
-    "loop_overhead_cycles": (int, lambda v: v >= 0, "an integer >= 0"),
 }
 
 
@@ -87,24 +93,24 @@ def load(path=None, overrides: dict | None = None) -> dict:
     return cfg
 
 
-def layer_lanes(cfg: dict, layer: dict, outputs: int) -> int:
+def layer_lanes(cfg: dict, layer) -> int:
     """The lanes of a weight layer: its config entry, or the default for its kind."""
-    name = layer["name"]
+    name, outputs = layer.name, layer.outputs
     knobs = cfg["layers"].get(name, {})
     unknown = set(knobs) - {"lanes"}
     if unknown:
         raise GeneratorError(f"hls_config.layers.{name}.{sorted(unknown)[0]}: unknown knob "
                              "(known: lanes)")
-    lanes = knobs.get("lanes", min(outputs, DEFAULT_LANES[layer["kind"]]))
+    lanes = knobs.get("lanes", min(outputs, DEFAULT_LANES[layer.kind]))
     if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= outputs:
         raise GeneratorError(f"hls_config.layers.{name}.lanes: expected an integer in "
                              f"1..{outputs} (the layer's outputs), got {lanes!r}")
     return lanes
 
 
-def check_layer_names(cfg: dict, model: dict) -> None:
+def check_layer_names(cfg: dict, net) -> None:
     """Every configured layer must exist in the IR and carry weights (pools have no knobs)."""
-    kinds = {L.get("name"): L.get("kind") for L in model["layers"]}
+    kinds = {L.name: L.kind for L in net.layers}
     for name in cfg["layers"]:
         if name not in kinds:
             raise GeneratorError(f"hls_config.layers.{name}: no layer of that name in the IR "

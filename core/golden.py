@@ -92,48 +92,46 @@ def _widen(observe: dict, key: str, a: np.ndarray):
         observe[key] = (min(lo, int(a.min())), max(hi, int(a.max())))
 
 
-def _weight_current(L: dict, w: np.ndarray, x: np.ndarray) -> np.ndarray:
-    dtype = acc_dtype(L["current_bits"])
-    if L["kind"] == "conv":
-        return conv_int(x, w, L["padding"], dtype)
-    return dense_int(x, w, dtype)
+def _weight_current(L, x: np.ndarray) -> np.ndarray:
+    dtype = acc_dtype(L.current_bits)
+    if L.kind == "conv":
+        return conv_int(x, L.weights, L.padding, dtype)
+    return dense_int(x, L.weights, dtype)
 
 
-def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
-        observe: dict | None = None) -> GoldenResult:
-    """Run the IR on input codes (N, C, H, W) uint8.
+def run(net, codes: np.ndarray, record: bool = True, observe: dict | None = None) -> GoldenResult:
+    """Run a core.network.Network on input codes (N, C, H, W) uint8.
 
     observe, when given, is filled per layer name with the observed current, membrane and
     accumulator [min, max].
     """
-    T = model["timesteps"]
+    T = net.timesteps
     codes = np.asarray(codes)
-    if codes.dtype != np.uint8 or codes.shape[1:] != tuple(model["input"]["shape"]):
-        raise ValueError(f"codes must be uint8 of shape (N, {', '.join(map(str, model['input']['shape']))}), "
+    if codes.dtype != np.uint8 or codes.ndim != 4 or codes.shape[1:] != tuple(net.in_shape):
+        raise ValueError(f"codes must be uint8 of shape (N, {', '.join(map(str, net.in_shape))}), "
                          f"got {codes.dtype} {codes.shape}")
     n = codes.shape[0]
     h = codes  # one frame per image (direct input) until the first LIF layer
     frames = False
     spikes = []
-    for L in model["layers"]:
-        if L["kind"] == "pool":
-            h = or_pool(h, L["size"])
+    for L in net.layers:
+        if L.kind == "pool":
+            h = or_pool(h, L.size)
             continue
-        w = weights[L["weights"]]
-        cur = _weight_current(L, w, h)
+        cur = _weight_current(L, h)
         if frames:
             cur = cur.reshape(T, n, *cur.shape[1:])
-        obs = None if observe is None else observe.setdefault(L["name"], {})
+        obs = None if observe is None else observe.setdefault(L.name, {})
         if obs is not None:
             _widen(obs, "current", cur)
-        if L["kind"] == "readout":
+        if L.kind == "readout":
             acc = (cur.astype(np.int64).sum(0) if frames else cur.astype(np.int64) * T)
             if obs is not None:
                 _widen(obs, "acc", acc)
             pred = np.argmax(acc, axis=1)  # numpy returns the lowest index among ties
             return GoldenResult(spikes, acc, pred)
-        out = lif_int(cur, L["threshold"], L["leak_shift"], T, direct=not frames, observe=obs,
-                      membrane_bits=L["membrane_bits"])
+        out = lif_int(cur, L.threshold, L.leak_shift, T, direct=not frames, observe=obs,
+                      membrane_bits=L.membrane_bits)
         if record:
             spikes.append(out)
         h = out.reshape(T * n, *out.shape[2:])  # spikes stay uint8; layers widen as needed
@@ -141,9 +139,8 @@ def run(model: dict, weights: dict, codes: np.ndarray, record: bool = True,
     raise ValueError("IR has no readout layer")
 
 
-def predict(model: dict, weights: dict, codes: np.ndarray, chunk: int = 100):
+def predict(net, codes: np.ndarray, chunk: int = 100):
     """(acc, pred) for any number of images, in chunks that keep memory small."""
-    accs = [run(model, weights, codes[i:i + chunk], record=False).acc
-            for i in range(0, len(codes), chunk)]
-    acc = np.concatenate(accs) if accs else np.zeros((0, model["output"]["classes"]), np.int64)
+    accs = [run(net, codes[i:i + chunk], record=False).acc for i in range(0, len(codes), chunk)]
+    acc = np.concatenate(accs) if accs else np.zeros((0, net.classes), np.int64)
     return acc, np.argmax(acc, axis=1)

@@ -1,28 +1,27 @@
 """The hardware IR: model.json (structure, integer parameters, widths) + weights.npz.
 
-Everything downstream of training (golden model, HLS generator, RTL) reads only this.
+Everything downstream of training (golden model, HLS generator, RTL) reads only this, through
+core.network.Network.
 Validation on load names the offending field, so a hand-edited or truncated IR fails early.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from quant.atomic import atomic_dir
-from quant.widths import layer_ranges, readout_ranges, signed_bits
+from core.atomic import atomic_dir
+from core.errors import IRError
+from core.widths import layer_ranges, readout_ranges, signed_bits
 
 FORMAT = "hire-snn-ir"
 VERSION = 1
 KINDS = ("conv", "dense", "pool", "readout")
 WEIGHT_KINDS = ("conv", "dense", "readout")
 FP32_EXACT = 1 << 24  # |value| in LSBs below which the float QAT model is exact
-
-
-class IRError(ValueError):
-    pass
 
 
 def _need(d: dict, key: str, where: str, types=None):
@@ -198,8 +197,11 @@ def save(out_dir, model: dict, weights: dict) -> Path:
     return out_dir
 
 
-def load(ir_dir) -> tuple[dict, dict]:
-    """Read and validate an IR folder (or a run folder holding ir/)."""
+def read(ir_dir) -> tuple[dict, dict]:
+    """Read and validate an IR folder (or a run folder holding ir/): (model.json, weights).
+
+    Backends use core.network.Network.load, the typed read-only view of the same files.
+    """
     ir_dir = Path(ir_dir)
     if (ir_dir / "ir" / "model.json").exists():
         ir_dir = ir_dir / "ir"
@@ -218,3 +220,13 @@ def load(ir_dir) -> tuple[dict, dict]:
         raise IRError(f"{wz}: unreadable weights archive: {e}") from e
     validate(model, weights)
     return model, weights
+
+
+def sha256(model: dict, weights: dict) -> str:
+    """Content hash of an IR: canonical model.json plus every weight array's int8 bytes."""
+    h = hashlib.sha256(json.dumps(model, sort_keys=True).encode())
+    for k in sorted(weights):
+        a = np.ascontiguousarray(np.asarray(weights[k]).astype(np.int8))
+        h.update(f"{k}:{a.shape}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()

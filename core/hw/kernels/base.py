@@ -1,0 +1,82 @@
+"""What every kernel kind owns: its mapping onto a Process, its memories and its cycle behaviour.
+
+One kernel kind, several backends (FINN's "one op, several backend variants"): hls/ spells a
+Process as a call of snn::<kernel> configured by a struct, rtl/ as an instance of the
+hand-written module snn_<kernel>; both follow the per-cycle behaviour stated here, which the
+cycle model (core.hw.cycles) simulates and the RTL simulation measures.
+
+Cycle conventions shared by the behaviours: one loop iteration per cycle (II = 1); an iteration
+that produces a token writes it PIPE cycles after it issues (the depth of the kernel's
+read-modify-write pipeline); a phase (scatter, fire pass, result) ends with its pipeline drained.
+"""
+from __future__ import annotations
+
+from core.hw.design import Process
+from core.hw.sim import Read, Wait, Write
+
+EOT = -1           # the end-of-timestep token in the cycle model (spike tokens: their popcount)
+PIPE = 2           # cycles from an iteration's issue to its output write (registered RAM read + 1)
+
+
+class Kernel:
+    """A kernel kind. Subclasses set `name` and `summary` and implement `behaviour`."""
+
+    name = ""
+    summary = ""
+    reads_input = False        # reads the AXI4-Stream input (s_axis)
+    writes_result = False      # writes the AXI4-Stream output (m_axis)
+
+    def behaviour(self, p: Process, io, image):
+        """Generator of one image's requests (core.hw.sim); `io` has the process's Fifos
+        (io.inp, io.out, io.flag_in, io.flag_out, io.s_axis, io.m_axis) and `image` is the
+        trace of that image: image.emits[stream][t] = the loop iterations of timestep t that
+        produce a token on the stream, image.tokens[stream][t] = the tokens' popcounts."""
+        raise NotImplementedError
+
+    # helpers for the behaviours
+    @staticmethod
+    def pass_with_emits(n: int, emits, tokens, out, first_read=None):
+        """An II=1 pass of n iterations that writes tokens at the given iterations.
+
+        first_read, when given, is a Fifo read by every iteration (the first layer's LIF at
+        timestep 0); otherwise iterations without output are merged into one Wait.
+        """
+        it = 0
+        if first_read is not None:
+            emit_set = dict(zip(emits, tokens))
+            for i in range(n):
+                yield Read(first_read)
+                if i in emit_set:
+                    yield Write(out, emit_set[i], PIPE)
+                yield Wait(1)
+            return
+        for i, tok in zip(emits, tokens):
+            if i > it:
+                yield Wait(i - it)
+            yield Write(out, tok, PIPE)
+            yield Wait(1)
+            it = i + 1
+        if n > it:
+            yield Wait(n - it)
+
+
+def hw_threshold(layer) -> tuple[int, int]:
+    """(threshold, bits of a register that holds it and the membrane) for the hardware.
+
+    A threshold at or above 2^(membrane_bits - 1) can never be reached by the membrane, so it is
+    clamped there: the neuron never fires either way, and the comparison stays membrane_bits + 1
+    wide whatever the trained threshold was.
+    """
+    return min(layer.threshold, 1 << (layer.membrane_bits - 1)), layer.membrane_bits + 1
+
+
+REGISTRY: dict[str, Kernel] = {}
+
+
+def register(cls):
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+def kernel(name: str) -> Kernel:
+    return REGISTRY[name]

@@ -1,0 +1,113 @@
+"""The first layer's input current, computed once per image from the 8-bit pixel codes.
+
+Direct input means the current is the same at every timestep, so these kernels run once per
+image and the LIF kernel stores the current and reuses it T times. They read the AXI4-Stream
+input, check each frame's length against TLAST (a malformed frame sets the error flag sent to
+the result process; a short frame is zero-filled, a long one truncated) and hold the design's
+only multipliers: `lanes` of them (8-bit code x weight), each reused for every tap.
+"""
+from __future__ import annotations
+
+from core.hw.design import Memory, Process, WeightArray
+from core.hw.kernels.base import PIPE, Kernel, register
+from core.hw.sim import Read, Wait, Write
+
+# cycles between the read phase and the compute phase, and after the compute phase
+PHASE = 1
+
+
+def _pad_outputs(w, groups, lanes):
+    import numpy as np
+    pad = groups * lanes - w.shape[0]
+    return np.concatenate([w, np.zeros((pad, *w.shape[1:]), w.dtype)]) if pad else w
+
+
+class _Direct(Kernel):
+    reads_input = True
+
+    def behaviour(self, p: Process, io, image):
+        n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
+        for _ in range(n_in):                       # one beat per cycle while s_axis has data
+            yield Read(io.s_axis)
+            yield Wait(1)
+        yield Write(io.flag_out, 0)
+        yield Wait(PHASE)
+        taps = self.taps(p)
+        for _ in range(self.slices(p)):              # one current vector per `taps` cycles
+            if taps > 1:
+                yield Wait(taps - 1)
+            yield Write(io.out, 1, PIPE)
+            yield Wait(1)
+        yield Wait(PIPE + PHASE)
+
+
+@register
+class ConvDirectCurrent(_Direct):
+    name = "conv_direct_current"
+    summary = "first conv: its current once per image (the design's multipliers)"
+
+    def make(self, layer, lanes: int, current_stream, flag_stream) -> Process:
+        c, h, w = layer.in_shape
+        K, pad = layer.kernel, layer.padding
+        oh, ow = layer.out_shape[1:]
+        groups = -(-layer.outputs // lanes)
+        arr = _pad_outputs(layer.weights.astype("int64"), groups, lanes)
+        arr = arr.reshape(groups, lanes, c * K * K).transpose(0, 2, 1)
+        wa = WeightArray(f"w_{layer.name}", arr, ("group", "tap", "lane"), 1, layer.weight_bits)
+        return Process(
+            name=f"{layer.name}_current", kernel=self.name, layer=layer,
+            params=dict(in_c=c, in_h=h, in_w=w, out_h=oh, out_w=ow, kernel=K, pad=pad,
+                        lanes=lanes, groups=groups),
+            widths=dict(code_bits=8, weight_bits=layer.weight_bits,
+                        current_bits=layer.current_bits),
+            comment=f"{layer.name}: convolution current of the input codes, once per image",
+            out_stream=current_stream, weights=wa, flag_out=flag_stream,
+            memories=[Memory("input frame", "ram", c * h * w, 8),
+                      Memory("weights", "rom", wa.words, wa.word_bits)])
+
+    @staticmethod
+    def taps(p):
+        return p.params["in_c"] * p.params["kernel"] ** 2
+
+    @staticmethod
+    def slices(p):
+        return p.params["out_h"] * p.params["out_w"] * p.params["groups"]
+
+    @staticmethod
+    def macs(p, layer):
+        return p.params["out_h"] * p.params["out_w"] * layer.outputs * ConvDirectCurrent.taps(p)
+
+
+@register
+class DenseDirectCurrent(_Direct):
+    name = "dense_direct_current"
+    summary = "first dense layer or readout: its current once per image"
+
+    def make(self, layer, lanes: int, current_stream, flag_stream) -> Process:
+        c, h, w = layer.in_shape
+        n_in = c * h * w
+        groups = -(-layer.outputs // lanes)
+        arr = _pad_outputs(layer.weights.astype("int64"), groups, lanes)
+        arr = arr.reshape(groups, lanes, n_in).transpose(0, 2, 1)
+        wa = WeightArray(f"w_{layer.name}", arr, ("group", "input", "lane"), 1, layer.weight_bits)
+        return Process(
+            name=f"{layer.name}_current", kernel=self.name, layer=layer,
+            params=dict(in_c=c, in_h=h, in_w=w, pad=0, n_in=n_in, lanes=lanes, groups=groups),
+            widths=dict(code_bits=8, weight_bits=layer.weight_bits,
+                        current_bits=layer.current_bits),
+            comment=f"{layer.name}: dense current of the input codes, once per image",
+            out_stream=current_stream, weights=wa, flag_out=flag_stream,
+            memories=[Memory("input frame", "ram", n_in, 8),
+                      Memory("weights", "rom", wa.words, wa.word_bits)])
+
+    @staticmethod
+    def taps(p):
+        return p.params["n_in"]
+
+    @staticmethod
+    def slices(p):
+        return p.params["groups"]
+
+    @staticmethod
+    def macs(p, layer):
+        return p.params["n_in"] * layer.outputs
