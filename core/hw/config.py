@@ -41,8 +41,8 @@ _CHECKS = {
     "clock_mhz": (float, lambda v: v > 0, "a positive number"),
     "spike_rate": (float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "layer_memory_kbits": (float, lambda v: v > 0, "a positive number"),
-    "fifo_depth": ((int, str), lambda v: v == "auto" or (isinstance(v, int) and v >= 2),
-                   '"auto" or an integer >= 2'),
+    "fifo_depth": ((int, str), lambda v: v == "auto" or (isinstance(v, int) and v >= 4),
+                   '"auto" or an integer >= 4'),
     # ap_ctrl_hs would make every image wait for the previous one to leave the dataflow
     "block_protocol": (str, lambda v: v in ("ap_ctrl_none", "ap_ctrl_chain"),
                        "ap_ctrl_none or ap_ctrl_chain (ap_ctrl_hs serializes images)"),

@@ -23,7 +23,7 @@ from core.hw.design import Design
 from core.hw.kernels import EOT, kernel
 from core.hw.sim import Engine, Fifo, Read, Wait, Write
 
-FIFO_LATENCY = 2     # write -> readable, cycles (the RTL's first-word-fall-through FIFO)
+FIFO_LATENCY = 3     # write -> readable, cycles (the RTL's first-word-fall-through FIFO)
 OUTPUT_LATENCY = 2   # result FIFO write -> m_axis beat
 
 

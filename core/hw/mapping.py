@@ -11,11 +11,12 @@ from __future__ import annotations
 from core.errors import GeneratorError, IRError
 from core.hw import config as hw_config
 from core.hw.design import Design, SpikeMap, Stream
-from core.hw.kernels import kernel
+from core.hw.kernels import PIPE, kernel
 from core.network import Network
 
 MAX_BITS = 32        # registers wider than this are not supported (the output words are 32-bit)
 FLAG_DEPTH = 4       # malformed-frame flags in flight between the input and the result process
+MIN_DEPTH = PIPE + 2  # the smallest FIFO a kernel writing PIPE cycles after it issues can use
 
 
 def _fail(L, fld: str, msg: str):
@@ -55,7 +56,9 @@ def as_network(net_or_model, weights=None) -> Network:
 
 def _spike_stream(name, producer, layer, smap: SpikeMap, depth_setting) -> Stream:
     worst = smap.max_tokens_per_timestep
-    depth = worst if depth_setting == "auto" else depth_setting
+    # at least room for a producer's in-flight writes (PIPE + 1) and one more, so a tiny map
+    # (a dense layer of one group) still streams at one token per cycle
+    depth = max(worst, MIN_DEPTH) if depth_setting == "auto" else depth_setting
     return Stream(name=f"{name}_spikes", kind="spikes", producer=producer, consumer="",
                   layer=layer, word_bits=smap.token_bits, depth=depth, worst_tokens=worst,
                   spikes=smap)

@@ -1,0 +1,326 @@
+// snn_conv_event: a spike-driven convolution + LIF layer (kernel conv_event). No multipliers:
+// every input spike adds its weights to the membranes it reaches.
+//
+// Membranes: K x K banks by (oy mod K, ox mod K), each a RAM of words {group, oy / K, ox / K} x
+// LANES membranes (power-of-two address fields), so the K^2 outputs one input spike reaches lie
+// in distinct banks and all taps update in the same cycle. Per timestep:
+//   scatter: for each spike of each input slice (lowest set bit first) and each output group,
+//            one cycle: every bank reads its word, adds the weight of its tap and writes it
+//            back one cycle later. The same word comes back at distance GROUPS (the next spike
+//            of the slice), so only with GROUPS = 1 is it read in the cycle it is written: then
+//            a one-cycle forwarding register per bank supplies it (GROUPS > 1 needs none).
+//   fire:    one pass over the (y, x, group) words, group fastest: fire, soft reset, store
+//            leak(U) for the next timestep (0 after the last one) and send non-empty slices,
+//            then the end-of-timestep token. Each word is visited once: no dependence.
+// Input rows reach the banks through constant tables (y + PAD) / K and (y + PAD) mod K; the fire
+// pass carries quotient / remainder counters. The weight ROM is addressed {input channel, output
+// group, ry, rx}: its word holds, for every bank, the LANES weights of the tap that bank takes
+// for a spike with those remainders (rtl/writer.py lays it out), so no bank selects a tap at
+// run time. Reset clears every membrane by a sweep.
+module snn_conv_event #(
+    parameter int IN_G = 16,         // input slice width
+    parameter int IN_H = 14,
+    parameter int IN_W = 14,
+    parameter int IN_GROUPS = 1,
+    parameter int OUT_H = 14,
+    parameter int OUT_W = 14,
+    parameter int K = 3,
+    parameter int PAD = 1,
+    parameter int LANES = 16,
+    parameter int GROUPS = 2,
+    parameter int BANK_H = 5,
+    parameter int BANK_W = 5,
+    parameter int T = 8,
+    parameter int TH = 1,
+    parameter int LEAK = 3,
+    parameter int MB = 16,
+    parameter int WB = 4,
+    parameter int YBI = 4,           // token field widths (input / output)
+    parameter int XBI = 4,
+    parameter int GBI = 1,
+    parameter int YBO = 4,
+    parameter int XBO = 4,
+    parameter int GBO = 1,
+    parameter W_FILE = "w.hex"
+) (
+    input  logic clk,
+    input  logic rst_n,
+    input  logic [IN_G+XBI+YBI+GBI:0] in_data,
+    input  logic in_valid,
+    output logic in_ready,
+    output logic [LANES+XBO+YBO+GBO:0] tok_data,
+    output logic tok_valid,
+    input  logic tok_room
+);
+    localparam int LBI = (IN_G > 1) ? $clog2(IN_G) : 1;         // spike index within a slice
+    localparam int QYB = (BANK_H > 1) ? $clog2(BANK_H) : 1;
+    localparam int QXB = (BANK_W > 1) ? $clog2(BANK_W) : 1;
+    localparam int RB = (K > 1) ? $clog2(K) : 1;
+    localparam int AB = GBO + QYB + QXB;                         // bank word address
+    // weight word address {g_in, lsb, og, ry, rx}; a field of a count that is 1 has no bits
+    localparam int GBIE = (IN_GROUPS > 1) ? GBI : 0;
+    localparam int GBOE = (GROUPS > 1) ? GBO : 0;
+    localparam int WAB = GBIE + LBI + GBOE + 2 * RB;
+    localparam int BW = LANES * WB;                              // one bank's weights
+    localparam int WW = K * K * BW;
+    localparam int TB = $clog2(T + 1);
+    localparam int EB = MB + 2;
+
+    initial begin
+        if (OUT_H != IN_H + 2 * PAD - K + 1 || OUT_W != IN_W + 2 * PAD - K + 1
+            || BANK_H != (OUT_H + K - 1) / K || BANK_W != (OUT_W + K - 1) / K
+            || (1 << GBO) < GROUPS || (1 << GBI) < IN_GROUPS || (1 << YBI) < IN_H
+            || (1 << XBI) < IN_W || (1 << YBO) < OUT_H || (1 << XBO) < OUT_W || TH < 1
+            || LEAK < 1 || LEAK > 15 || MB < 2 || MB > 32 || WB < 2 || WB > 8 || K < 1)
+            $fatal(1, "snn_conv_event: inconsistent parameters");
+    end
+
+    // ---- constant tables ---------------------------------------------------------------------
+    logic [QYB:0] qy_of [1 << YBI];
+    logic [RB-1:0] ry_of [1 << YBI];
+    logic [QXB:0] qx_of [1 << XBI];
+    logic [RB-1:0] rx_of [1 << XBI];
+    for (genvar i = 0; i < (1 << YBI); i++) begin : g_ytab
+        assign qy_of[i] = (QYB + 1)'((i + PAD) / K);
+        assign ry_of[i] = RB'((i + PAD) % K);
+    end
+    for (genvar i = 0; i < (1 << XBI); i++) begin : g_xtab
+        assign qx_of[i] = (QXB + 1)'((i + PAD) / K);
+        assign rx_of[i] = RB'((i + PAD) % K);
+    end
+
+    // ---- weights ---------------------------------------------------------------------------
+    logic [WW-1:0] wrom [1 << WAB];
+    initial $readmemh(W_FILE, wrom);
+
+    // ---- control -----------------------------------------------------------------------------
+    typedef enum logic [2:0] {CLEAR, SCATTER, SETTLE, FIRE, FIRE_EOT} state_t;
+    state_t state;
+    logic [AB-1:0] clr_addr;
+    logic [TB-1:0] t;
+    // scatter: the current token
+    logic have, tok_eot;
+    logic [GBI-1:0] tok_g;
+    logic [YBI-1:0] tok_y;
+    logic [XBI-1:0] tok_x;
+    logic [IN_G-1:0] rem;
+    logic [GBO-1:0] og;
+    // fire: counters, with (oy, ox) as quotient / remainder by K
+    logic [YBO-1:0] oy;
+    logic [XBO-1:0] ox;
+    logic [QYB-1:0] fqy;
+    logic [QXB-1:0] fqx;
+    logic [RB-1:0] fry, frx;
+    logic [GBO-1:0] fg;
+
+    logic [LBI-1:0] lsb;
+    always_comb begin
+        lsb = '0;
+        for (int i = IN_G - 1; i >= 0; i--)
+            if (rem[i]) lsb = LBI'(i);
+    end
+
+    wire scatter_issue = (state == SCATTER) && have && !tok_eot;
+    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
+    // fetch the next token when there is none, or in the cycle that finishes this one
+    wire need = (state == SCATTER) && (!have || (scatter_issue && last_of_token));
+    assign in_ready = need && in_valid;
+    wire fire_issue = (state == FIRE) && tok_room;
+    wire eot_issue = (state == FIRE_EOT) && tok_room;
+    wire last_t = (t == TB'(T - 1));
+    wire fire_last = (oy == YBO'(OUT_H - 1)) && (ox == XBO'(OUT_W - 1)) && (fg == GBO'(GROUPS - 1));
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            state <= CLEAR;
+            clr_addr <= '0;
+            t <= '0;
+            have <= 1'b0;
+            og <= '0;
+            {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
+        end else begin
+            case (state)
+                CLEAR: begin
+                    clr_addr <= clr_addr + AB'(1);
+                    if (clr_addr == {AB{1'b1}})
+                        state <= SCATTER;
+                end
+                SCATTER: begin
+                    if (in_ready) begin
+                        have <= 1'b1;
+                        {tok_eot, tok_g, tok_y, tok_x, rem} <= in_data;
+                        og <= '0;
+                    end else if (scatter_issue) begin
+                        if (og == GBO'(GROUPS - 1)) begin
+                            og <= '0;
+                            rem <= rem & (rem - IN_G'(1));
+                            if (last_of_token)
+                                have <= 1'b0;
+                        end else
+                            og <= og + GBO'(1);
+                    end else if (have && tok_eot) begin
+                        have <= 1'b0;
+                        state <= SETTLE;     // the last scatter write lands this cycle
+                    end
+                end
+                SETTLE: state <= FIRE;
+                FIRE: if (fire_issue) begin
+                    if (fg == GBO'(GROUPS - 1)) begin
+                        fg <= '0;
+                        if (ox == XBO'(OUT_W - 1)) begin
+                            ox <= '0;
+                            fqx <= '0;
+                            frx <= '0;
+                            oy <= oy + YBO'(1);
+                            if (fry == RB'(K - 1)) begin
+                                fry <= '0;
+                                fqy <= fqy + QYB'(1);
+                            end else
+                                fry <= fry + RB'(1);
+                        end else begin
+                            ox <= ox + XBO'(1);
+                            if (frx == RB'(K - 1)) begin
+                                frx <= '0;
+                                fqx <= fqx + QXB'(1);
+                            end else
+                                frx <= frx + RB'(1);
+                        end
+                    end else
+                        fg <= fg + GBO'(1);
+                    if (fire_last) begin
+                        {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
+                        state <= FIRE_EOT;
+                    end
+                end
+                FIRE_EOT: if (eot_issue) begin
+                    t <= last_t ? '0 : t + TB'(1);
+                    state <= SCATTER;
+                end
+                default: state <= CLEAR;
+            endcase
+        end
+    end
+
+    // ---- stage 0 -> 1: weight word, per-bank address, tap and validity -------------------------
+    wire [QYB:0] qy = qy_of[tok_y];
+    wire [RB-1:0] ry = ry_of[tok_y];
+    wire [QXB:0] qx = qx_of[tok_x];
+    wire [RB-1:0] rx = rx_of[tok_x];
+    logic [WW-1:0] wq;
+    logic s1, f1, e1, last1;
+    logic [RB-1:0] fry1, frx1;
+    logic [YBO-1:0] oy1;
+    logic [XBO-1:0] ox1;
+    logic [GBO-1:0] fg1;
+    always_ff @(posedge clk) begin
+        wq <= wrom[(WAB'(tok_g) << (LBI + GBOE + 2 * RB)) | (WAB'(lsb) << (GBOE + 2 * RB))
+                   | (WAB'(og) << (2 * RB)) | (WAB'(ry) << RB) | WAB'(rx)];
+        s1 <= scatter_issue && rst_n;
+        f1 <= fire_issue && rst_n;
+        e1 <= eot_issue && rst_n;
+        last1 <= last_t;
+        {fry1, frx1, oy1, ox1, fg1} <= {fry, frx, oy, ox, fg};
+    end
+
+    logic [K*K-1:0] fire_mask_sel;     // bank of the fire pass word in stage 1
+    logic [K*K-1:0][LANES*MB-1:0] q;   // each bank's word in stage 1
+    logic [LANES-1:0] fire_spikes;
+    logic [LANES*MB-1:0] fire_next;
+
+    for (genvar by = 0; by < K; by++) begin : g_by
+        for (genvar bx = 0; bx < K; bx++) begin : g_bx
+            localparam int B = by * K + bx;
+            // output rows of this bank: oy = yb * K + by < OUT_H, i.e. yb < YLIM
+            localparam int YLIM = (OUT_H - by + K - 1) / K;
+            localparam int XLIM = (OUT_W - bx + K - 1) / K;
+            logic [LANES*MB-1:0] bank [1 << AB];
+
+            // stage 0: this bank's word and tap for the spike being scattered
+            logic ylow, xlow;       // the spike's row / column remainder reaches this bank
+            if (by == 0) begin : g_y0
+                assign ylow = 1'b1;
+            end else begin : g_y
+                assign ylow = (ry >= RB'(by));
+            end
+            if (bx == 0) begin : g_x0
+                assign xlow = 1'b1;
+            end else begin : g_x
+                assign xlow = (rx >= RB'(bx));
+            end
+            wire [QYB:0] yb = ylow ? qy : qy - (QYB + 1)'(1);
+            wire [QXB:0] xb = xlow ? qx : qx - (QXB + 1)'(1);
+            wire yok = (ylow || qy != '0) && (yb < (QYB + 1)'(YLIM));
+            wire xok = (xlow || qx != '0) && (xb < (QXB + 1)'(XLIM));
+            wire [AB-1:0] saddr = {og, yb[QYB-1:0], xb[QXB-1:0]};
+            wire [AB-1:0] raddr = (state == FIRE) ? {fg, fqy, fqx} : saddr;
+
+            logic ok1;
+            logic [AB-1:0] a1;
+            logic [LANES*MB-1:0] qb;
+            assign q[B] = qb;
+            always_ff @(posedge clk) begin
+                qb <= bank[raddr];
+                ok1 <= yok && xok;
+                a1 <= raddr;
+            end
+
+            // stage 1, scatter: add this bank's weights, from its slice of the ROM word
+            logic [LANES*MB-1:0] old, sum;
+            always_comb begin
+                for (int l = 0; l < LANES; l++)
+                    sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq[B*BW + l*WB +: WB]));
+            end
+            wire swr = s1 && ok1;
+            wire fwr = f1 && fire_mask_sel[B];
+            // one write port (clear sweep, scatter or fire pass), so the bank maps to a RAM
+            wire we = (state == CLEAR) || swr || fwr;
+            wire [AB-1:0] wa = (state == CLEAR) ? clr_addr : a1;
+            wire [LANES*MB-1:0] wd = (state == CLEAR) ? '0 : (swr ? sum : fire_next);
+            always_ff @(posedge clk) begin
+                if (we)
+                    bank[wa] <= wd;
+            end
+            if (GROUPS == 1) begin : g_fwd
+                // the next spike's word is this one, read while this write lands: forward it
+                logic fwd_v;
+                logic [AB-1:0] fwd_a;
+                logic [LANES*MB-1:0] fwd_w;
+                always_ff @(posedge clk) begin
+                    fwd_v <= swr && rst_n;
+                    fwd_a <= a1;
+                    fwd_w <= sum;
+                end
+                assign old = (fwd_v && fwd_a == a1) ? fwd_w : qb;
+            end else begin : g_nofwd
+                assign old = qb;
+            end
+            assign fire_mask_sel[B] = (int'(fry1) == by) && (int'(frx1) == bx);
+        end
+    end
+
+    // ---- stage 1, fire: the selected bank's word -----------------------------------------------
+    logic [LANES*MB-1:0] fq;
+    always_comb begin
+        fq = '0;
+        for (int b = 0; b < K * K; b++)
+            if (fire_mask_sel[b]) fq = q[b];
+        for (int l = 0; l < LANES; l++) begin
+            logic signed [EB-1:0] u, v;
+            u = EB'($signed(fq[l*MB +: MB]));
+            fire_spikes[l] = (u >= EB'(TH));
+            v = fire_spikes[l] ? u - EB'(TH) : u;
+            // (an if, not `last1 ? '0 : ...`: an unsigned '0 would make the shift logical)
+            if (last1)
+                v = '0;
+            else
+                v = v - (v >>> LEAK);
+            fire_next[l*MB +: MB] = v[MB-1:0];
+        end
+    end
+
+    // ---- stage 2: the token --------------------------------------------------------------------
+    always_ff @(posedge clk) begin
+        tok_valid <= e1 || (f1 && fire_spikes != '0);
+        tok_data <= {e1, fg1, oy1, ox1, e1 ? LANES'(0) : fire_spikes};
+    end
+endmodule

@@ -1,0 +1,157 @@
+// snn_scatter_dense: the state of a dense layer (membranes or readout accumulators) and the
+// scatter of one timestep's input spikes into it, shared by snn_dense_event and snn_readout.
+//
+// State: a RAM of GROUPS words x LANES values (registered read). Scatter: for each spike of
+// each input slice and each output group, one cycle: read the group's word, add the weights of
+// input (c, y, x) and write it back one cycle later; the same word recurs at distance GROUPS, so
+// only with GROUPS = 1 is it read in the cycle it is written: a forwarding register covers that. The weight ROM is addressed
+// {input group, spike index, y, x, output group} (power-of-two fields; padded entries are zero),
+// one word of LANES weights. On the end-of-timestep token the scatter stops and the parent
+// (fire pass or result) owns the RAM port until it pulses `resume`. Reset clears the state.
+module snn_scatter_dense #(
+    parameter int IN_G = 16,
+    parameter int IN_H = 7,
+    parameter int IN_W = 7,
+    parameter int IN_GROUPS = 2,
+    parameter int LANES = 10,
+    parameter int GROUPS = 1,
+    parameter int SB = 14,           // state bits (membrane or accumulator)
+    parameter int WB = 4,
+    parameter int YBI = 3,
+    parameter int XBI = 3,
+    parameter int GBI = 1,
+    parameter int GBO = 1,
+    parameter W_FILE = "w.hex"
+) (
+    input  logic clk,
+    input  logic rst_n,
+    input  logic [IN_G+XBI+YBI+GBI:0] in_data,
+    input  logic in_valid,
+    output logic in_ready,
+    output logic idle,                      // a timestep's scatter is done: the parent's turn
+    input  logic resume,                    // the parent is done: scatter the next timestep
+    input  logic [GBO-1:0] p_addr,          // the parent's RAM ports (while idle): read address
+    output logic [LANES*SB-1:0] p_q,        //   registered read of p_addr
+    input  logic p_we,                      //   write
+    input  logic [GBO-1:0] p_waddr,
+    input  logic [LANES*SB-1:0] p_wdata
+);
+    localparam int LBI = (IN_G > 1) ? $clog2(IN_G) : 1;
+    // weight word address {g_in, lsb, y, x, og}; a field of a count that is 1 has no bits
+    localparam int GBIE = (IN_GROUPS > 1) ? GBI : 0;
+    localparam int GBOE = (GROUPS > 1) ? GBO : 0;
+    localparam int YBE = (IN_H > 1) ? YBI : 0;
+    localparam int XBE = (IN_W > 1) ? XBI : 0;
+    localparam int WAB = GBIE + LBI + YBE + XBE + GBOE;
+
+    initial begin
+        if ((1 << GBO) < GROUPS || (1 << GBI) < IN_GROUPS || (1 << YBI) < IN_H
+            || (1 << XBI) < IN_W || SB < 1 || SB > 32 || WB < 2 || WB > 8)
+            $fatal(1, "snn_scatter_dense: inconsistent parameters");
+    end
+
+    logic [LANES*WB-1:0] wrom [1 << WAB];
+    initial $readmemh(W_FILE, wrom);
+    logic [LANES*SB-1:0] ram [1 << GBO];
+
+    typedef enum logic [1:0] {CLEAR, SCATTER, SETTLE, PARENT} state_t;
+    state_t state;
+    logic [GBO-1:0] clr_addr;
+    logic have, tok_eot;
+    logic [GBI-1:0] tok_g;
+    logic [YBI-1:0] tok_y;
+    logic [XBI-1:0] tok_x;
+    logic [IN_G-1:0] rem;
+    logic [GBO-1:0] og;
+
+    logic [LBI-1:0] lsb;
+    always_comb begin
+        lsb = '0;
+        for (int i = IN_G - 1; i >= 0; i--)
+            if (rem[i]) lsb = LBI'(i);
+    end
+
+    wire issue = (state == SCATTER) && have && !tok_eot;
+    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
+    assign in_ready = (state == SCATTER) && (!have || (issue && last_of_token)) && in_valid;
+    assign idle = (state == PARENT);
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            state <= CLEAR;
+            clr_addr <= '0;
+            have <= 1'b0;
+            og <= '0;
+        end else begin
+            case (state)
+                CLEAR: begin
+                    clr_addr <= clr_addr + GBO'(1);
+                    if (clr_addr == {GBO{1'b1}})
+                        state <= SCATTER;
+                end
+                SCATTER: begin
+                    if (in_ready) begin
+                        have <= 1'b1;
+                        {tok_eot, tok_g, tok_y, tok_x, rem} <= in_data;
+                        og <= '0;
+                    end else if (issue) begin
+                        if (og == GBO'(GROUPS - 1)) begin
+                            og <= '0;
+                            rem <= rem & (rem - IN_G'(1));
+                            if (last_of_token)
+                                have <= 1'b0;
+                        end else
+                            og <= og + GBO'(1);
+                    end else if (have && tok_eot) begin
+                        have <= 1'b0;
+                        state <= SETTLE;
+                    end
+                end
+                SETTLE: state <= PARENT;
+                PARENT: if (resume) state <= SCATTER;
+                default: state <= CLEAR;
+            endcase
+        end
+    end
+
+    // stage 1: the word and the weights arrive; add (forwarding the write of one cycle ago)
+    logic [LANES*WB-1:0] wq;
+    logic [LANES*SB-1:0] q;
+    logic v1;
+    logic [GBO-1:0] a1;
+    wire [GBO-1:0] raddr = (state == PARENT) ? p_addr : og;
+    always_ff @(posedge clk) begin
+        wq <= wrom[(WAB'(tok_g) << (LBI + YBE + XBE + GBOE)) | (WAB'(lsb) << (YBE + XBE + GBOE))
+                   | (WAB'(tok_y) << (XBE + GBOE)) | (WAB'(tok_x) << GBOE) | WAB'(og)];
+        q <= ram[raddr];
+        v1 <= issue && rst_n;
+        a1 <= og;
+    end
+    assign p_q = q;
+
+    logic [LANES*SB-1:0] old, sum;
+    if (GROUPS == 1) begin : g_fwd
+        logic fwd_v;
+        logic [LANES*SB-1:0] fwd_w;
+        always_ff @(posedge clk) begin
+            fwd_v <= v1 && rst_n;
+            fwd_w <= sum;
+        end
+        assign old = fwd_v ? fwd_w : q;      // one word: every write is the next read's word
+    end else begin : g_nofwd
+        assign old = q;
+    end
+    always_comb begin
+        for (int l = 0; l < LANES; l++)
+            sum[l*SB +: SB] = old[l*SB +: SB] + SB'($signed(wq[l*WB +: WB]));
+    end
+
+    // one write port (clear sweep, scatter or the parent), so the state maps to a RAM
+    wire we = (state == CLEAR) || v1 || (state == PARENT && p_we);
+    wire [GBO-1:0] wa = (state == CLEAR) ? clr_addr : (v1 ? a1 : p_waddr);
+    wire [LANES*SB-1:0] wd = (state == CLEAR) ? '0 : (v1 ? sum : p_wdata);
+    always_ff @(posedge clk) begin
+        if (we)
+            ram[wa] <= wd;
+    end
+endmodule

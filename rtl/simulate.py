@@ -1,0 +1,144 @@
+"""The whole network in RTL (Verilator, through cocotb) on a run's test vectors, against the golden
+model, with the cycles it took.
+
+Usage: python -m rtl.simulate [RUN] [--n N] [--attack none|fgsm|pgd] [--out PROJECT]
+                              [--config JSON] [--gaps] [--alone K]
+
+Generates the RTL project (or reuses it when it already holds this IR and these settings),
+builds it once (cached by content), streams the first N images of the chosen set back to back
+through the stream harness and compares every class word and accumulator with the golden model.
+Cycles: the latency of an image alone (the first K images, each with the pipeline empty), the
+interval between images when they stream, and the cycle model's figures for the same images.
+The last line printed is one JSON object (images, mismatches, bit_exact, accuracy,
+cycles_per_image, interval_between_images, model_cycles_per_image,
+model_interval_between_images, images_per_second, ...); it is also written to
+PROJECT/rtl_sim_report.json. HIRE_SNN_RTL_DIR=<Verilog exported by Vivado HLS> simulates that
+instead of the generated RTL (same ports, same harness).
+Exit status: 0 bit-exact, 1 any mismatch, 2 an error (missing run, vectors, build failure).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core import golden
+from core.atomic import atomic_file
+from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
+from core.frames import FRAME_ERROR
+from core.hw import config as hw_config, cycles
+from core.hw.mapping import build
+from core.runs import ATTACKS, DEFAULT_RUN, load_network, load_vectors, run_folder
+from rtl import writer
+from rtl.generate import DEFAULT_OUT
+from rtl.sim import RTLProject
+
+MODEL_IMAGES = 200   # images the cycle model streams (an event simulation: the slow part)
+
+
+def project_for(net, out: Path, config=None):
+    """(design, project folder): reuse `out` when it holds this IR built with these settings."""
+    design = build(net, hw_config.load(config))
+    mf, cfg = out / "project.json", out / "rtl_config.json"
+    if mf.is_file() and cfg.is_file():
+        try:
+            same = (json.loads(mf.read_text()).get("ir_sha256") == net.sha256
+                    and json.loads(cfg.read_text()) == design.settings
+                    and "process" not in json.loads(mf.read_text()))
+        except json.JSONDecodeError:
+            same = False
+        if same:
+            return design, out
+    writer.write(design, out)
+    return design, out
+
+
+def signed(words: np.ndarray) -> np.ndarray:
+    w = words.astype(np.int64)
+    return np.where(w >= 2**31, w - 2**32, w)
+
+
+def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False, alone=4,
+            log=print) -> dict:
+    run = run_folder(run)
+    net = load_network(run)
+    codes, labels = load_vectors(run, attack, n, net.in_shape)
+    design, out = project_for(net, Path(out), config)
+    prj = RTLProject.from_env(out)
+    prj.build("stream")
+    frames = list(codes.reshape(len(codes), -1))
+    streamed = prj.stream(frames, gaps=gaps)
+    acc, pred = golden.predict(net, codes)
+    cls = streamed.words[:, 0].astype(np.int64)
+    bad = (cls != pred) | (signed(streamed.words[:, 1:]) != acc).any(1)
+    for i in np.flatnonzero(bad)[:10]:
+        log(f"mismatch image {i}: RTL class word {cls[i]:#x} acc "
+            f"{signed(streamed.words[i, 1:]).tolist()}, golden class {pred[i]} acc "
+            f"{acc[i].tolist()}")
+    k = max(1, min(alone, len(frames)))
+    solo = prj.stream(frames[:k], alone=True)
+    traces = cycles.traces_from_golden(design, codes[:MODEL_IMAGES])
+    model_alone = [float(cycles.simulate(design, [t])["done"][0] + 1) for t in traces[:k]]
+    m = min(len(frames), MODEL_IMAGES)
+    done = streamed.out_last_cycle
+    interval = float((done[-1] - done[0]) / (len(done) - 1)) if len(done) > 1 else None
+    interval_m = float((done[m - 1] - done[0]) / (m - 1)) if m > 1 else None
+    model_interval = None
+    if m > 1:
+        sim = cycles.simulate(design, traces[:m])
+        model_interval = float((sim["done"][-1] - sim["done"][0]) / (m - 1))
+    mhz = design.settings["clock_mhz"]
+    report = {
+        "run": str(run), "project": str(out), "attack": attack, "images": int(len(codes)),
+        "mismatches": int(bad.sum()), "bit_exact": bool(not bad.any()),
+        "frame_errors": int(((cls & FRAME_ERROR) != 0).sum()),
+        "accuracy": round(float((cls == labels).mean()), 4),
+        "golden_accuracy": round(float((pred == labels).mean()), 4),
+        "cycles_per_image": float(np.mean(solo.latency_cycles + 1)),
+        "latency_us": round(float(np.mean(solo.latency_cycles + 1)) / mhz, 3),
+        "interval_between_images": interval,
+        "model_cycles_per_image": float(np.mean(model_alone)),
+        "model_interval_between_images": model_interval,
+        "interval_between_images_model_subset": interval_m,
+        "model_images": m, "latency_images": k, "clock_mhz": mhz,
+        "images_per_second": round(streamed.images_per_second, 1),
+        "wall_images_per_second": round(len(frames) / streamed.wall_seconds, 1),
+        "gaps": gaps, "simulated": "exported HLS Verilog" if prj.sources[0].parent != out / "hdl"
+        else "generated RTL",
+    }
+    with atomic_file(out / "rtl_sim_report.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    return report
+
+
+@cli
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m rtl.simulate", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
+                    help=f"run folder with ir/ and vectors.npz (default {DEFAULT_RUN})")
+    ap.add_argument("--n", type=int, default=None, help="first N images (default: all saved)")
+    ap.add_argument("--attack", choices=ATTACKS, default="none",
+                    help="which vectors: clean (none) or adversarial (default none)")
+    ap.add_argument("--out", default=str(DEFAULT_OUT),
+                    help=f"RTL project folder to generate or reuse (default {DEFAULT_OUT})")
+    ap.add_argument("--config", help="settings JSON (see python -m rtl.generate)")
+    ap.add_argument("--gaps", action="store_true",
+                    help="random TVALID gaps and TREADY back-pressure on both streams")
+    ap.add_argument("--alone", type=int, default=4,
+                    help="images whose latency is measured alone, pipeline empty (default 4)")
+    a = ap.parse_args(argv)
+    if a.n is not None and a.n < 1:
+        ap.error("--n must be >= 1")
+    if a.alone < 1:
+        ap.error("--alone must be >= 1")
+    rep = run_rtl(a.run, a.n, a.attack, a.out, a.config, a.gaps, a.alone,
+                  log=lambda m: print(m, flush=True))
+    print(json.dumps(rep, sort_keys=True))
+    return EXIT_OK if rep["bit_exact"] else EXIT_MISMATCH
+
+
+if __name__ == "__main__":
+    run_cli(main)

@@ -1,0 +1,482 @@
+"""Spell a Design as a Verilog (SystemVerilog) project: hand-written kernels, a generated top.
+
+The kernels are parameterized modules in rtl/hdl (copied into the project verbatim, like
+finn-rtllib); this module only decides their parameters, the FIFOs between them and the weight
+ROM images, all from the target-neutral Design (core.hw). The top `hire_snn` has the ports
+Vivado HLS exports for the HLS top (ap_clk, ap_rst_n, s_axis_T*, m_axis_T*) and instantiates
+one wrapper module per IR layer, `hire_snn_<layer>`, holding that layer's kernels and the FIFOs
+they write (so Yosys reports area per layer). Weights are $readmemh files under weights/, read
+relative to the project folder (the working folder of simulation and synthesis).
+Rendering is pure and the project is written atomically, like the HLS backend.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from core.atomic import atomic_dir
+from core.hw import cycles
+from core.hw.design import Design, Process, Stream, index_bits
+from core.hw.kernels import PIPE
+
+TOP = "hire_snn"
+HDL = Path(__file__).parent / "hdl"
+TEMPLATES = Path(__file__).parent / "templates"
+PROJECT_FORMAT = "hire-snn-rtl-project"
+LIBRARY = ["snn_fifo.sv", "snn_frame_in.sv", "snn_conv_direct.sv", "snn_dense_direct.sv",
+           "snn_lif_direct.sv", "snn_pool_or.sv", "snn_conv_event.sv", "snn_scatter_dense.sv",
+           "snn_dense_event.sv", "snn_readout.sv"]
+MODULE = {"conv_direct_current": "snn_conv_direct", "dense_direct_current": "snn_dense_direct",
+          "lif_direct": "snn_lif_direct", "pool_or": "snn_pool_or", "conv_event": "snn_conv_event",
+          "dense_event": "snn_dense_event", "readout_event": "snn_readout",
+          "readout_direct": "snn_readout"}
+AXIS_IN_W, AXIS_OUT_W = 9, 33       # {TLAST, TDATA}
+
+
+@dataclass
+class Port:
+    dir: str
+    width: int
+    name: str
+
+
+@dataclass
+class Wire:
+    width: int
+    name: str
+
+
+@dataclass
+class Instance:
+    module: str
+    name: str
+    params: list
+    conns: list
+    comment: str = ""
+
+
+@dataclass
+class Module:
+    name: str
+    comment: str
+    ports: list = field(default_factory=list)
+    wires: list = field(default_factory=list)
+    assigns: list = field(default_factory=list)
+    instances: list = field(default_factory=list)
+
+
+def _sv(v) -> str:
+    return f'"{v}"' if isinstance(v, str) else str(int(v))
+
+
+# ---- kernel parameters ---------------------------------------------------------------------------
+def _map_bits(m) -> dict:
+    return dict(YB=m.y_bits, XB=m.x_bits, GB=m.g_bits)
+
+
+def weight_file(p: Process) -> str:
+    return f"weights/{p.weights.name}.hex"
+
+
+def kernel_params(p: Process) -> list:
+    """The SystemVerilog parameters of a process's kernel module, in declaration order."""
+    q, w = p.params, p.widths
+    src = p.in_stream.spikes if p.in_stream is not None and p.in_stream.kind == "spikes" else None
+    out = p.out_stream.spikes if p.out_stream is not None and p.out_stream.kind == "spikes" else None
+    k = p.kernel
+    if k == "conv_direct_current":
+        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
+                 OUT_W=q["out_w"], K=q["kernel"], PAD=q["pad"], LANES=q["lanes"],
+                 GROUPS=q["groups"], WB=w["weight_bits"], CURB=w["current_bits"],
+                 W_FILE=weight_file(p))
+    elif k == "dense_direct_current":
+        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], LANES=q["lanes"],
+                 GROUPS=q["groups"], WB=w["weight_bits"], CURB=w["current_bits"],
+                 W_FILE=weight_file(p))
+    elif k == "lif_direct":
+        d = dict(OUT_H=q["out_h"], OUT_W=q["out_w"], LANES=q["lanes"], GROUPS=q["groups"],
+                 T=q["timesteps"], TH=q["threshold"], LEAK=q["leak_shift"],
+                 CURB=w["current_bits"], MB=w["membrane_bits"], **_map_bits(out))
+    elif k == "pool_or":
+        d = dict(SIZE=q["size"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
+                 OUT_W=q["out_w"], IN_GROUPS=q["in_groups"], SL=q["out_g"], T=q["timesteps"],
+                 YBI=src.y_bits, XBI=src.x_bits, YBO=out.y_bits, XBO=out.x_bits, GB=src.g_bits)
+    elif k == "conv_event":
+        d = dict(IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
+                 OUT_H=q["out_h"], OUT_W=q["out_w"], K=q["kernel"], PAD=q["pad"],
+                 LANES=q["lanes"], GROUPS=q["groups"], BANK_H=q["bank_h"], BANK_W=q["bank_w"],
+                 T=q["timesteps"], TH=q["threshold"], LEAK=q["leak_shift"],
+                 MB=w["membrane_bits"], WB=w["weight_bits"], YBI=src.y_bits, XBI=src.x_bits,
+                 GBI=src.g_bits, YBO=out.y_bits, XBO=out.x_bits, GBO=out.g_bits,
+                 W_FILE=weight_file(p))
+    elif k == "dense_event":
+        d = dict(IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
+                 LANES=q["lanes"], GROUPS=q["groups"], T=q["timesteps"], TH=q["threshold"],
+                 LEAK=q["leak_shift"], MB=w["membrane_bits"], WB=w["weight_bits"],
+                 YBI=src.y_bits, XBI=src.x_bits, GBI=src.g_bits, GBO=out.g_bits,
+                 W_FILE=weight_file(p))
+    elif k == "readout_event":
+        d = dict(DIRECT=0, IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
+                 CLASSES=q["classes"], LANES=q["lanes"], GROUPS=q["groups"], T=q["timesteps"],
+                 AB=w["acc_bits"], WB=w["weight_bits"], YBI=src.y_bits, XBI=src.x_bits,
+                 GBI=src.g_bits, GBO=index_bits(q["groups"]), W_FILE=weight_file(p))
+    elif k == "readout_direct":
+        d = dict(DIRECT=1, CLASSES=q["classes"], LANES=q["lanes"], GROUPS=q["groups"],
+                 T=q["timesteps"], AB=w["acc_bits"], CURB=w["current_bits"],
+                 GBO=index_bits(q["groups"]), IN_W_BITS=q["lanes"] * w["current_bits"])
+    else:
+        raise ValueError(f"no RTL module for kernel {k}")
+    return [(name, _sv(v)) for name, v in d.items()]
+
+
+# ---- weight ROM images ---------------------------------------------------------------------------
+def _pack_words(words: np.ndarray, bits: int) -> list[int]:
+    """(n, elements) signed ints -> n words, element e at bits [e*bits +: bits]."""
+    mask = (1 << bits) - 1
+    shifts = [e * bits for e in range(words.shape[1])]
+    return [sum((int(v) & mask) << s for v, s in zip(row, shifts)) for row in words.tolist()]
+
+
+def field_bits(count: int) -> int:
+    """Bits of an address field that counts `count` values: none when there is only one."""
+    return 0 if count == 1 else index_bits(count)
+
+
+def rom_words(p: Process) -> tuple[list[int], int]:
+    """The ROM of a process as (words in address order, word bits), holes filled with zeros."""
+    w = p.weights
+    v = w.values
+    if p.kernel in ("conv_direct_current", "dense_direct_current"):
+        flat = v.reshape(-1, v.shape[-1])                      # address = group * taps + tap
+        return _pack_words(flat, w.bits), w.word_bits
+    src = p.in_stream.spikes
+    lbi = index_bits(src.slice)
+    cpad = src.groups * src.slice
+    if p.kernel == "conv_event":
+        # address {g_in, lsb, og, ry, rx}; word: for each bank (by, bx), bank-major, the LANES
+        # weights of the tap (ky, kx) a spike with remainders (ry, rx) reaches in that bank
+        K = p.params["kernel"]
+        rb = index_bits(K)
+        gbo = field_bits(p.params["groups"])
+        lanes = v.shape[-1]
+        n = 1 << (field_bits(src.groups) + lbi + gbo + 2 * rb)
+        flat = np.zeros((n, K * K * lanes), np.int64)
+        r = np.arange(K)
+        bank = np.arange(K)
+        tap = np.where(bank[None, :] <= r[:, None], r[:, None] - bank[None, :],
+                       r[:, None] + K - bank[None, :])           # tap[r, b]
+        for c in range(cpad):
+            for og in range(v.shape[1]):
+                for ry in range(K):
+                    for rx in range(K):
+                        a = ((((c // src.slice) << lbi | (c % src.slice)) << gbo | og)
+                             << rb | ry) << rb | rx
+                        flat[a] = v[c, og][tap[ry][:, None], tap[rx][None, :]].reshape(-1)
+        return _pack_words(flat, w.bits), K * K * lanes * w.bits
+    # dense / readout: address {g_in, lsb, y, x, og}
+    gbo = field_bits(p.params["groups"])
+    yb, xb = field_bits(src.height), field_bits(src.width)
+    n = 1 << (field_bits(src.groups) + lbi + yb + xb + gbo)
+    flat = np.zeros((n, v.shape[-1]), np.int64)
+    c, y, x, og = np.meshgrid(np.arange(cpad), np.arange(v.shape[1]), np.arange(v.shape[2]),
+                              np.arange(v.shape[3]), indexing="ij")
+    addr = (((((c // src.slice) << lbi | (c % src.slice)) << yb | y) << xb | x) << gbo) | og
+    flat[addr.reshape(-1)] = v.reshape(-1, v.shape[-1])
+    return _pack_words(flat, w.bits), w.word_bits
+
+
+def hex_text(words: list[int], bits: int) -> str:
+    digits = max(1, -(-bits // 4))
+    return "".join(f"{x:0{digits}x}\n" for x in words)
+
+
+# ---- structure ----------------------------------------------------------------------------------
+def _fifo(s: Stream, slack: int) -> Instance:
+    return Instance("snn_fifo", f"u_{s.name}_fifo",
+                    [("W", _sv(s.word_bits)), ("DEPTH", _sv(s.depth)), ("SLACK", _sv(slack))],
+                    [("clk", "clk"), ("rst_n", "rst_n"), ("in_data", f"{s.name}_d"),
+                     ("in_valid", f"{s.name}_v"), ("in_room", f"{s.name}_room"),
+                     ("out_data", f"{s.name}_q"), ("out_valid", f"{s.name}_qv"),
+                     ("out_ready", f"{s.name}_qr")],
+                    f"{s.name}: {s.kind}, depth {s.depth} (worst case {s.worst_tokens} per "
+                    f"{'timestep' if s.kind == 'spikes' else 'image'})")
+
+
+def _kernel_conns(p: Process, result: str) -> list:
+    """Port connections of a process's kernel: its input FIFO's read side, its output FIFO's
+    write side (the FIFOs' signal names are <stream>_{d,v,room,q,qv,qr})."""
+    c = [("clk", "clk"), ("rst_n", "rst_n")]
+    if p.kernel in ("conv_direct_current", "dense_direct_current"):
+        o, f = p.out_stream.name, p.flag_out.name
+        c += [("s_data", "s_axis_TDATA"), ("s_valid", "s_axis_TVALID"),
+              ("s_ready", "s_axis_TREADY"), ("s_last", "s_axis_TLAST"),
+              ("cur_data", f"{o}_d"), ("cur_valid", f"{o}_v"), ("cur_room", f"{o}_room"),
+              ("flag_data", f"{f}_d"), ("flag_valid", f"{f}_v"), ("flag_room", f"{f}_room")]
+        return c
+    i = p.in_stream.name
+    if p.kernel == "lif_direct":
+        c += [("cur_data", f"{i}_q"), ("cur_valid", f"{i}_qv"), ("cur_ready", f"{i}_qr")]
+    else:
+        c += [("in_data", f"{i}_q"), ("in_valid", f"{i}_qv"), ("in_ready", f"{i}_qr")]
+    if p.kernel in ("readout_event", "readout_direct"):
+        f = p.flag_in.name
+        c += [("flag_data", f"{f}_q"), ("flag_valid", f"{f}_qv"), ("flag_ready", f"{f}_qr"),
+              ("out_data", f"{result}_d"), ("out_valid", f"{result}_v"),
+              ("out_room", f"{result}_room")]
+    else:
+        o = p.out_stream.name
+        c += [("tok_data", f"{o}_d"), ("tok_valid", f"{o}_v"), ("tok_room", f"{o}_room")]
+    return c
+
+
+def _stream_signals(s: Stream) -> dict:
+    w = s.word_bits
+    return {f"{s.name}_d": w, f"{s.name}_v": 1, f"{s.name}_room": 1, f"{s.name}_q": w,
+            f"{s.name}_qv": 1, f"{s.name}_qr": 1}
+
+
+def result_stream(design: Design) -> Stream:
+    """The result FIFO before m_axis: {TLAST, TDATA} words, two results deep."""
+    k = design.classes + 1
+    last = design.processes[-1]
+    return Stream(name="result", kind="result", producer=last.name, consumer="m_axis",
+                  layer=last.layer.name, word_bits=AXIS_OUT_W, depth=max(4, 2 * k),
+                  worst_tokens=k)
+
+
+def layer_modules(design: Design) -> list[Module]:
+    """One wrapper per IR layer: its kernels and the FIFOs they write. A FIFO's write side
+    stays inside its layer; its read side is a port when another layer (or m_axis) reads it."""
+    res = result_stream(design)
+    streams = {s.name: s for s in [*design.streams, res]}
+    top_ports = {"s_axis_TDATA": ("input", 8), "s_axis_TVALID": ("input", 1),
+                 "s_axis_TREADY": ("output", 1), "s_axis_TLAST": ("input", 1)}
+    mods = []
+    for L in design.network.layers:
+        procs = [p for p in design.processes if p.layer.name == L.name]
+        names = {p.name for p in procs}
+        own = [s for s in streams.values() if s.layer == L.name]
+        insts = [Instance(MODULE[p.kernel], f"u_{p.name}", kernel_params(p),
+                          _kernel_conns(p, res.name), p.comment) for p in procs]
+        # a producer checks in_room when it issues and writes PIPE cycles later, while the
+        # FIFO counts a write one cycle after it: PIPE + 1 words may be in flight
+        insts += [_fifo(s, 1 if s.kind == "flag" else PIPE + 1) for s in own]
+        ports = [Port("input", 1, "clk"), Port("input", 1, "rst_n")]
+        wires, done = [], {"clk", "rst_n"}
+        for _, sig in (c for i in insts for c in i.conns):
+            if sig in done:
+                continue
+            done.add(sig)
+            if sig in top_ports:
+                ports.append(Port(top_ports[sig][0], top_ports[sig][1], sig))
+                continue
+            name, part = sig.rsplit("_", 1)
+            s = streams[name]
+            width = s.word_bits if part in ("d", "q") else 1
+            inside = s.layer == L.name and (part in ("d", "v", "room") or s.consumer in names)
+            if inside:
+                wires.append(Wire(width, sig))
+            elif s.layer == L.name:                     # our FIFO, read by another layer
+                ports.append(Port("input" if part == "qr" else "output", width, sig))
+            else:                                       # another layer's FIFO, read here
+                ports.append(Port("output" if part == "qr" else "input", width, sig))
+        mods.append(Module(f"{TOP}_{L.name}", f"layer {L.name} ({L.kind}): "
+                           + ", ".join(p.kernel for p in procs), ports, wires, [], insts))
+    return mods
+
+
+def top_module(design: Design, layers: list[Module]) -> Module:
+    res = result_stream(design)
+    ports = [Port("input", 1, "ap_clk"), Port("input", 1, "ap_rst_n"),
+             Port("input", 8, "s_axis_TDATA"), Port("input", 1, "s_axis_TVALID"),
+             Port("output", 1, "s_axis_TREADY"), Port("input", 1, "s_axis_TLAST"),
+             Port("input", 1, "s_axis_TKEEP"), Port("input", 1, "s_axis_TSTRB"),
+             Port("output", 32, "m_axis_TDATA"), Port("output", 1, "m_axis_TVALID"),
+             Port("input", 1, "m_axis_TREADY"), Port("output", 1, "m_axis_TLAST"),
+             Port("output", 4, "m_axis_TKEEP"), Port("output", 4, "m_axis_TSTRB")]
+    wires, seen = [Wire(1, "unused_keep_strb")], set()
+    insts = []
+    for m in layers:
+        conns = [("clk", "ap_clk"), ("rst_n", "ap_rst_n")]
+        for p in m.ports[2:]:
+            conns.append((p.name, p.name))
+            if not p.name.startswith("s_axis_") and p.name not in seen:
+                seen.add(p.name)
+                wires.append(Wire(p.width, p.name))
+        insts.append(Instance(m.name, f"u_{m.name[len(TOP) + 1:]}", [], conns))
+    for sig, w in ((f"{res.name}_q", AXIS_OUT_W), (f"{res.name}_qv", 1), (f"{res.name}_qr", 1)):
+        if sig not in seen:
+            wires.append(Wire(w, sig))
+    assigns = [("m_axis_TDATA", f"{res.name}_q[31:0]"), ("m_axis_TLAST", f"{res.name}_q[32]"),
+               ("m_axis_TVALID", f"{res.name}_qv"), (f"{res.name}_qr", "m_axis_TREADY"),
+               ("m_axis_TKEEP", "4'hf"), ("m_axis_TSTRB", "4'hf"),
+               ("unused_keep_strb", "s_axis_TKEEP ^ s_axis_TSTRB")]
+    return Module(TOP, f"top: {design.network.summary()}; ports as Vivado HLS exports them",
+                  ports, wires, assigns, insts)
+
+
+def _render(modules: list[Module], header: str) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             lstrip_blocks=True, keep_trailing_newline=True)
+    body = env.get_template("module.sv.j2").render(modules=modules)
+    return header + "\n" + body
+
+
+def render(design: Design) -> dict:
+    """All project files as {relative path: text}."""
+    net = design.network
+    files = {f"hdl/{name}": (HDL / name).read_text() for name in LIBRARY}
+    layers = layer_modules(design)
+    header = (f"// {TOP}.sv: generated by `python -m rtl.generate` from an IR with sha256 "
+              f"{net.sha256[:16]}...\n// {net.summary()}; do not edit: regenerate.\n"
+              "// verilator lint_off DECLFILENAME\n")
+    files[f"hdl/{TOP}.sv"] = _render([*layers, top_module(design, layers)], header)
+    files["hdl/dut_top.sv"] = (TEMPLATES / "dut_top_axis.sv").read_text()
+    for p in design.processes:
+        if p.weights is not None:
+            words, bits = rom_words(p)
+            files[weight_file(p)] = hex_text(words, bits)
+    lat = cycles.analytic(design)
+    files["latency.json"] = json.dumps(lat, indent=2, sort_keys=True) + "\n"
+    files["rtl_config.json"] = json.dumps(design.settings, indent=2, sort_keys=True) + "\n"
+    sources = [f"hdl/{n}" for n in LIBRARY] + [f"hdl/{TOP}.sv"]
+    manifest = {
+        "format": PROJECT_FORMAT, "version": 1, "top": TOP, "ir_sha256": net.sha256,
+        "sources": sources, "dut_top": "hdl/dut_top.sv", "in_w": AXIS_IN_W, "out_w": AXIS_OUT_W,
+        "in_shape": list(net.in_shape), "n_inputs": net.n_inputs, "classes": net.classes,
+        "timesteps": net.timesteps, "layers": [L.name for L in net.layers],
+        "lanes": design.lanes,
+    }
+    files["project.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    files["README.md"] = _readme(design, lat)
+    return files
+
+
+def _readme(design: Design, lat: dict) -> str:
+    net = design.network
+    rows = "\n".join(f"| {p.name} | {p.kernel} | `{MODULE[p.kernel]}` | "
+                     f"{p.params.get('lanes', '-')} |" for p in design.processes)
+    return f"""# {TOP}: RTL project of a HIRE-SNN network
+
+Generated by `python -m rtl.generate` (IR sha256 `{net.sha256}`); do not edit, regenerate.
+Network: {net.summary()}, {net.classes} classes.
+
+- `hdl/`: the kernel library (hand-written, parameterized) and the generated top `{TOP}.sv`
+  (one `{TOP}_<layer>` wrapper per layer); `dut_top.sv` adapts the top to the stream harness.
+- `weights/`: one `$readmemh` image per weight layer, read relative to this folder.
+- `latency.json`: the cycle model; `rtl_config.json`: the settings it was built with.
+
+| process | kernel | module | lanes |
+|---|---|---|---|
+{rows}
+
+Ports: `ap_clk`, `ap_rst_n`, `s_axis_T{{DATA,VALID,READY,LAST,KEEP,STRB}}` (8-bit codes, one
+frame of {net.n_inputs} beats per image), `m_axis_T{{DATA,VALID,READY,LAST,KEEP,STRB}}` (class
+word, bit 31 = malformed frame, then {net.classes} accumulators). Simulate with
+`make rtl-sim`, synthesize with `make synth` (Yosys). Cycle model at a spike rate of
+{lat['assumptions']['spike_rate']}: {lat['cycles_per_image']} cycles per image, one image every
+{lat['interval_between_images']} cycles.
+"""
+
+
+def write(design: Design, out_dir) -> Path:
+    files = render(design)
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        for rel, text in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+    return out_dir
+
+
+# ---- single-process projects (module tests) --------------------------------------------------------
+def process_top(design: Design, name: str) -> tuple[str, int, int]:
+    """dut_top.sv wrapping one process for the stream harness: its input stream comes straight
+    from the harness, its output through a FIFO (so the kernel sees in_room as in the network).
+    Returns (text, in width, out width). First-layer kernels read AXI4-Stream words {TLAST, code};
+    a readout writes {TLAST, word}; its malformed-frame flag input is tied to 0."""
+    p = design.process(name)
+    res = result_stream(design)
+    if p.kernel in ("conv_direct_current", "dense_direct_current"):
+        in_w = AXIS_IN_W
+    else:
+        in_w = p.in_stream.word_bits
+    out = res if p.kernel in ("readout_event", "readout_direct") else p.out_stream
+    out_w = out.word_bits
+    conns = dict(_kernel_conns(p, res.name))
+    lines = []
+    sig = {}
+    if p.kernel in ("conv_direct_current", "dense_direct_current"):
+        sig.update({"s_axis_TDATA": "in_data[7:0]", "s_axis_TVALID": "in_valid",
+                    "s_axis_TREADY": "in_ready", "s_axis_TLAST": "in_data[8]"})
+        f = p.flag_out.name
+        lines += [f"    logic {f}_d, {f}_v;", f"    assign {f}_room = 1'b1;",
+                  f"    logic unused_flag;", f"    assign unused_flag = {f}_d ^ {f}_v;"]
+        lines.insert(0, f"    logic {f}_room;")
+    else:
+        i = p.in_stream.name
+        sig.update({f"{i}_q": "in_data", f"{i}_qv": "in_valid", f"{i}_qr": "in_ready"})
+    if p.flag_in is not None:
+        f = p.flag_in.name
+        lines += [f"    logic {f}_qr;", f"    logic unused_flag;", f"    assign unused_flag = {f}_qr;"]
+        sig.update({f"{f}_q": "1'b0", f"{f}_qv": "1'b1"})
+    o = out.name
+    lines += [f"    logic [{out_w - 1}:0] {o}_d;", f"    logic {o}_v, {o}_room;"]
+    sig.update({f"{o}_q": "out_data", f"{o}_qv": "out_valid", f"{o}_qr": "out_ready"})
+    params = ",\n".join(f"        .{k}({v})" for k, v in kernel_params(p))
+    ports = ",\n".join(f"        .{port}({sig.get(s, s)})" for port, s in conns.items())
+    fifo = _fifo(out, PIPE + 1)
+    fparams = ", ".join(f".{k}({v})" for k, v in fifo.params)
+    fports = ", ".join(f".{port}({sig.get(s, s)})" for port, s in fifo.conns)
+    body = "\n".join(lines)
+    text = f"""// dut_top: process {name} ({p.kernel}) alone, for the stream harness (module tests).
+// verilator lint_off DECLFILENAME
+module dut_top #(
+    parameter int IN_W = {in_w},
+    parameter int OUT_W = {out_w}
+) (
+    input  logic clk,
+    input  logic rst_n,
+    input  logic [IN_W-1:0] in_data,
+    input  logic in_valid,
+    output logic in_ready,
+    output logic [OUT_W-1:0] out_data,
+    output logic out_valid,
+    input  logic out_ready
+);
+{body}
+    {MODULE[p.kernel]} #(
+{params}
+    ) u_kernel (
+{ports}
+    );
+    snn_fifo #({fparams}) u_out ({fports});
+endmodule
+"""
+    return text, in_w, out_w
+
+
+def write_process(design: Design, name: str, out_dir) -> Path:
+    """A project folder holding one process of the design (the same layout as write())."""
+    files = render(design)
+    text, in_w, out_w = process_top(design, name)
+    files["hdl/dut_top.sv"] = text
+    manifest = json.loads(files["project.json"])
+    p = design.process(name)
+    manifest.update(process=name, kernel=p.kernel, in_w=in_w, out_w=out_w,
+                    sources=[f"hdl/{n}" for n in LIBRARY])
+    files["project.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
+    del files[f"hdl/{TOP}.sv"]
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        for rel, t in files.items():
+            f = tmp / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(t)
+    return out_dir

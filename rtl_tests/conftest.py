@@ -1,0 +1,87 @@
+"""Fixtures of the RTL tests: project folders, cached Verilator builds, small trained runs.
+
+Builds live under build/rtl_sim (HIRE_SNN_RTL_BUILD overrides), keyed by the sources' content,
+so reruns and the benchmark reuse them. Trained networks come from the public command
+`python train/run.py ...` with small, seeded settings, kept under build/test_runs and reused
+while their settings are unchanged; the tests never import train/ or torch.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.hw.mapping import design_of
+from rtl import writer
+from rtl.sim import RTLProject
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "build" / "test_runs"
+# the 4-bit run is the tests/ suite's trained run too (tests/conftest.py RUN_FLAGS)
+RUN_FLAGS = ["--train-limit", "1500", "--epochs", "1", "--test-limit", "300",
+             "--attack-limit", "120", "--blackbox-epochs", "1", "--sweep-eps", "8/255,0.1",
+             "--no-progress"]
+
+
+def trained_run(quant: str) -> Path:
+    """A small seeded run folder (checkpoint, ir/, vectors.npz with 120 clean, FGSM and PGD
+    images) made by train/run.py, reused while its command line is unchanged."""
+    flags = ["--quant", quant, *RUN_FLAGS]
+    key = hashlib.sha256(json.dumps(flags).encode()).hexdigest()[:12]
+    out = RUNS / f"{quant}-{key}"
+    if not ((out / "metrics.json").is_file() and (out / "vectors.npz").is_file()
+            and (out / "ir" / "model.json").is_file()):
+        RUNS.mkdir(parents=True, exist_ok=True)
+        r = subprocess.run([sys.executable, str(ROOT / "train" / "run.py"), *flags,
+                            "--out", str(out)], cwd=RUNS, capture_output=True, text=True,
+                           timeout=1800)
+        assert r.returncode == 0, r.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def run_4bit():
+    return trained_run("4bit")
+
+
+@pytest.fixture(scope="session")
+def build_root():
+    return Path(os.environ.get("HIRE_SNN_RTL_BUILD") or ROOT / "build" / "rtl_sim")
+
+
+def _stable(tmp_root: Path, design, tag: str) -> Path:
+    return tmp_root / f"{tag}-{design.network.sha256[:10]}"
+
+
+@pytest.fixture(scope="session")
+def projects(tmp_path_factory, build_root):
+    """make(design, process=None) -> RTLProject of the whole network or one process."""
+    root = tmp_path_factory.mktemp("rtl_projects")
+    made = {}
+
+    def make(design, process: str | None = None) -> RTLProject:
+        key = (design.network.sha256, json.dumps(design.settings, sort_keys=True), process)
+        if key not in made:
+            tag = process or "net"
+            out = _stable(root, design, f"{tag}-{len(made)}")
+            if process is None:
+                writer.write(design, out)
+            else:
+                writer.write_process(design, process, out)
+            made[key] = RTLProject(out, build_root)
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def design():
+    """design(net, **overrides) -> core.hw Design with the default settings and overrides."""
+    def make(net, **overrides):
+        return design_of(net, overrides=overrides or None)
+    return make

@@ -1,0 +1,50 @@
+"""The RTL as an FPGA engineer reads it: `verilator --lint-only -Wall` clean for several
+networks, and Yosys (synth_xilinx, xc7) maps memories to block or distributed RAM, puts no DSP
+outside the first layer and keeps flip-flops few (no memory turned into registers)."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from core.random_ir import random_network
+from rtl import synth, writer
+from rtl.sim import find_verilator
+
+
+@pytest.mark.parametrize("layers,kw,lanes", [
+    ("c16 p2 c32 p2 r", {}, {}),                                     # the default network
+    ("c6 p2 c10 p2 f12 r", dict(weight_bits=2, timesteps=6), {"conv2": 1, "dense1": 5}),
+    ("c4 c6 p3 f20 f12 r", dict(weight_bits=8, kernel=5, padding=2), {"readout": 3}),
+    ("f24 r", dict(timesteps=3), {}),
+    ("r", dict(weight_bits=2, timesteps=4), {}),
+], ids=["default", "c-c-f-2bit", "k5-crop-8bit", "dense-first", "readout-only"])
+def test_verilator_lint_clean(tmp_path, design, layers, kw, lanes):
+    net = random_network(layers, seed=2, **kw)
+    prj = writer.write(design(net, layers={k: {"lanes": v} for k, v in lanes.items()}),
+                       tmp_path / "prj")
+    meta = json.loads((prj / "project.json").read_text())
+    srcs = [str(prj / s) for s in meta["sources"]] + [str(prj / meta["dut_top"])]
+    for top in ("hire_snn", "dut_top"):
+        p = subprocess.run([find_verilator(), "--lint-only", "-Wall", "--top-module", top, *srcs],
+                           cwd=prj, capture_output=True, text=True)
+        assert p.returncode == 0 and "%Warning" not in p.stderr, p.stderr[-3000:]
+
+
+def test_yosys_maps_memories_and_keeps_multipliers_in_the_first_layer(tmp_path, design):
+    net = random_network("c8 p2 c16 p2 r", seed=3)
+    d = design(net)
+    prj = writer.write(d, tmp_path / "prj")
+    rep = synth.synth(prj)
+    assert set(rep) >= {"LUT", "FF", "BRAM", "DSP", "layers"}
+    layers = rep["layers"]
+    assert list(layers) == ["conv1", "pool1", "conv2", "pool2", "readout"]
+    assert layers["conv1"]["DSP"] <= 8 and all(v["DSP"] == 0 for k, v in layers.items()
+                                               if k != "conv1")
+    # conv2's membranes: 9 banks in block RAM, its weights in a ROM; the stored current and the
+    # membranes of conv1 in block RAM: registers stay a small fraction of the stored bits
+    assert layers["conv2"]["BRAM"] >= 9 and layers["conv1"]["BRAM"] >= 3
+    stored = sum(d.memory_bits_per_layer().values())
+    assert rep["FF"] < stored / 10, (rep["FF"], stored)
+    assert json.loads((prj / "synth_report.json").read_text())["LUT"] == rep["LUT"]

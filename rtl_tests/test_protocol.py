@@ -1,0 +1,58 @@
+"""AXI4-Stream protocol of the bare top through cocotbext-axi bus models (cocotb_axis.py):
+back-to-back frames with gaps and back-pressure, reset in the middle of a frame and of an
+image, TLAST early and late. The golden results are computed here and handed over in a file.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import golden
+from core.frames import FRAME_ERROR, frame_image, sample_images
+from core.random_ir import random_network
+
+NET = "c8 p2 f16 r"          # small: the bus models run cocotb's clock, so cycles cost time
+
+
+@pytest.fixture(scope="module")
+def net_project(projects, design):
+    net = random_network(NET, seed=31, timesteps=4)
+    return net, projects(design(net))
+
+
+def write_expected(path, net, frames):
+    read = [frame_image(f, net.n_inputs) for f in frames]
+    images = np.stack([img for img, _ in read]).reshape(-1, *net.in_shape)
+    acc, pred = golden.predict(net, images)
+    cls = pred.astype(np.int64) | np.array([FRAME_ERROR if e else 0 for _, e in read])
+    words = np.concatenate([cls[:, None], acc & 0xFFFFFFFF], axis=1)
+    arr = np.empty(len(frames), dtype=object)
+    arr[:] = [np.asarray(f, np.uint8) for f in frames]
+    np.savez(path, frames=arr, words=words)
+
+
+def images(net, n, seed=0):
+    rng = np.random.default_rng(seed)
+    imgs = np.concatenate([sample_images(net.in_shape),
+                           rng.integers(0, 256, (n, *net.in_shape), dtype=np.uint8)])
+    return list(imgs.reshape(len(imgs), -1))
+
+
+@pytest.mark.parametrize("case", ["back_to_back_with_gaps_and_backpressure",
+                                  "reset_mid_frame_and_mid_image"])
+def test_axis_protocol(net_project, tmp_path, case):
+    net, prj = net_project
+    write_expected(tmp_path / "expect.npz", net, images(net, 3))
+    ran = prj.run_cocotb("cocotb_axis", testcase=case,
+                         extra_env={"HIRE_SNN_EXPECT": str(tmp_path / "expect.npz")})
+    assert ran == [f"cocotb_axis.{case}"]
+
+
+def test_axis_tlast_early_and_late(net_project, tmp_path):
+    net, prj = net_project
+    f = images(net, 2)
+    frames = [f[0], f[1][:200], f[2], np.concatenate([f[3], f[4][:30]]), f[4], f[5][:1], f[5]]
+    write_expected(tmp_path / "expect.npz", net, frames)
+    ran = prj.run_cocotb("cocotb_axis", testcase="tlast_early_and_late",
+                         extra_env={"HIRE_SNN_EXPECT": str(tmp_path / "expect.npz")})
+    assert ran == ["cocotb_axis.tlast_early_and_late"]
