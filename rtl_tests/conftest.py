@@ -4,6 +4,11 @@ Builds live under build/rtl_sim (HIRE_SNN_RTL_BUILD overrides), keyed by the sou
 so reruns and the benchmark reuse them. Trained networks come from the public command
 `python train/run.py ...` with small, seeded settings, kept under build/test_runs and reused
 while their settings are unchanged; the tests never import train/ or torch.
+
+Exported HLS Verilog: with HIRE_SNN_RTL_DIR=<the Verilog folder `make hls-synth` exported> and
+HIRE_SNN_RTL_RUN=<the run folder the HLS project was generated from>, the network and protocol
+tests drive that Verilog (same ports, same harness) on that run's network and vectors; the tests
+of generated RTL alone (kernels, lint, area, other shapes) are skipped, saying why.
 """
 from __future__ import annotations
 
@@ -44,9 +49,31 @@ def trained_run(quant: str) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
-def run_4bit():
-    return trained_run("4bit")
+EXPORTED = os.environ.get("HIRE_SNN_RTL_DIR")
+
+
+def exported_run() -> Path:
+    run = os.environ.get("HIRE_SNN_RTL_RUN")
+    if not run or not Path(run).is_dir():
+        pytest.fail("HIRE_SNN_RTL_DIR is set: set HIRE_SNN_RTL_RUN to the run folder the HLS "
+                    "project was generated from (its IR and vectors.npz)")
+    return Path(run)
+
+
+def pytest_collection_modifyitems(config, items):
+    if not EXPORTED:
+        return
+    skip = pytest.mark.skip(reason="HIRE_SNN_RTL_DIR: testing the exported HLS Verilog of one "
+                                   "network; this test needs RTL generated here")
+    for item in items:
+        if "generated_rtl" in item.keywords and "rtl_tests" in str(item.fspath):
+            item.add_marker(skip)
+
+
+def network_project(projects, design, net, run=None):
+    """The RTL of `net` (generated here), or the exported Verilog under HIRE_SNN_RTL_DIR."""
+    prj = projects(design(net))
+    return RTLProject.from_exported(EXPORTED, prj.path, prj.build_root) if EXPORTED else prj
 
 
 @pytest.fixture(scope="session")

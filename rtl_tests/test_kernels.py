@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.generated_rtl
+
 from core import compare, golden
 from core.random_ir import extreme, random_network
 from tokens import (as_list, current_words, decode, lif_maps, map_tokens,

@@ -8,6 +8,8 @@ import subprocess
 
 import pytest
 
+pytestmark = pytest.mark.generated_rtl
+
 from core.random_ir import random_network
 from rtl import synth, writer
 from rtl.sim import find_verilator

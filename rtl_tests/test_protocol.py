@@ -7,8 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import EXPORTED, exported_run, network_project
+
 from core import golden
 from core.frames import FRAME_ERROR, frame_image, sample_images
+from core.network import Network
 from core.random_ir import random_network
 
 NET = "c8 p2 f16 r"          # small: the bus models run cocotb's clock, so cycles cost time
@@ -16,8 +19,8 @@ NET = "c8 p2 f16 r"          # small: the bus models run cocotb's clock, so cycl
 
 @pytest.fixture(scope="module")
 def net_project(projects, design):
-    net = random_network(NET, seed=31, timesteps=4)
-    return net, projects(design(net))
+    net = Network.load(exported_run()) if EXPORTED else random_network(NET, seed=31, timesteps=4)
+    return net, network_project(projects, design, net)
 
 
 def write_expected(path, net, frames):

@@ -1,0 +1,135 @@
+"""RTL benchmark: the hardware against the golden model at scale, its cycles, speed and area.
+
+    python bench/bench_rtl.py [--run RUN] [--n 1000] [--n-width 200] [--json build/bench/rtl.json]
+
+- Bit widths: trained 2-, 4- and 8-bit networks (the seeded runs rtl_tests uses, made by
+  `python train/run.py` and extended to --n-width test vectors by `python -m train.vectors`),
+  clean and PGD: RTL == golden (class word and every accumulator), accuracy on the RTL.
+- The default network (--run, default runs/latest; the 4-bit test run when there is none):
+  --n clean images streamed: latency of an image alone, interval between images, the cycle
+  model on the same images, simulation speed; Yosys area (LUT, FF, BRAM, DSP, per layer).
+Results into --json and, as the last line, one JSON object. Also `run(args)` for bench/run.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):  # `python bench/bench_rtl.py` from a checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report  # noqa: E402
+from rtl import synth  # noqa: E402
+from rtl.simulate import run_rtl  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+WIDTH_RUNS = ROOT / "build" / "bench" / "rtl_runs"
+
+
+def width_run(quant: str, n: int) -> Path:
+    """The rtl_tests run of this width, copied and given n test vectors (made once)."""
+    sys.path.insert(0, str(ROOT / "rtl_tests"))
+    from conftest import trained_run        # rtl_tests' command line, so the runs are shared
+    src = trained_run(quant)
+    dst = WIDTH_RUNS / f"{src.name}-n{n}"
+    if not (dst / "vectors.npz").is_file() or not (dst / ".vectors_done").is_file():
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst)
+        r = subprocess.run([sys.executable, "-m", "train.vectors", str(dst), "--n", str(n),
+                            "--no-progress"], cwd=ROOT, capture_output=True, text=True)
+        if r.returncode:
+            raise RuntimeError(f"train.vectors failed: {r.stderr[-2000:]}")
+        (dst / ".vectors_done").write_text("ok\n")
+    return dst
+
+
+def bench_widths(n: int, log=print) -> dict:
+    out = {}
+    for quant in ("2bit", "4bit", "8bit"):
+        run = width_run(quant, n)
+        for attack in ("none", "pgd"):
+            rep = run_rtl(run, n, attack, ROOT / "build" / "bench" / f"rtl_prj_{quant}", alone=1,
+                          log=log)
+            key = f"{quant}_{'clean' if attack == 'none' else attack}"
+            out[key] = {k: rep[k] for k in ("images", "mismatches", "bit_exact", "accuracy",
+                                            "golden_accuracy", "images_per_second")}
+            log(f"  {key}: {rep['images']} images, {rep['mismatches']} mismatches, RTL "
+                f"accuracy {rep['accuracy']} (golden {rep['golden_accuracy']})")
+    return out
+
+
+def default_run(run) -> Path:
+    if run:
+        return Path(run)
+    latest = ROOT / "runs" / "latest"
+    if (latest / "ir" / "model.json").is_file():
+        return latest
+    sys.path.insert(0, str(ROOT / "rtl_tests"))
+    from conftest import trained_run
+    return trained_run("4bit")
+
+
+def run(a) -> dict:
+    quick = getattr(a, "quick", False)
+    n = getattr(a, "rtl_n", None) or (40 if quick else 1000)
+    n_width = getattr(a, "rtl_n_width", None) or (20 if quick else 200)
+    log = print
+    res = {"widths": bench_widths(n_width, log)}
+    net_run = default_run(getattr(a, "run", None))
+    prj = ROOT / "build" / "bench" / "rtl_prj_default"
+    rep = run_rtl(net_run, n, "none", prj, log=log)
+    area = synth.synth(prj)
+    res["default"] = {
+        "run": str(net_run), "images": rep["images"], "bit_exact": rep["bit_exact"],
+        "accuracy": rep["accuracy"], "cycles_per_image": rep["cycles_per_image"],
+        "interval_between_images": rep["interval_between_images"],
+        "model_cycles_per_image": rep["model_cycles_per_image"],
+        "model_interval_between_images": rep["model_interval_between_images"],
+        "model_latency_error": round(abs(rep["model_cycles_per_image"] - rep["cycles_per_image"])
+                                     / rep["cycles_per_image"], 4),
+        "model_interval_error": round(
+            abs(rep["model_interval_between_images"] - rep["interval_between_images_model_subset"])
+            / rep["interval_between_images_model_subset"], 4) if rep["images"] > 1 else None,
+        "images_per_second": rep["images_per_second"],
+        "wall_images_per_second": rep["wall_images_per_second"],
+        "area": {k: area[k] for k in ("LUT", "LUTRAM", "FF", "BRAM", "DSP")},
+        "area_layers": area["layers"],
+    }
+    d = res["default"]
+    return {
+        "rtl_bit_exact_all": all(v["bit_exact"] for v in res["widths"].values())
+        and d["bit_exact"],
+        "rtl_images_per_s": d["images_per_second"],
+        "rtl_cycles_per_image": d["cycles_per_image"],
+        "rtl_interval_between_images": d["interval_between_images"],
+        "rtl_model_latency_error": d["model_latency_error"],
+        "rtl_model_interval_error": d["model_interval_error"],
+        "rtl_lut": area["LUT"], "rtl_bram": area["BRAM"], "rtl_dsp": area["DSP"],
+        "details": res,
+    }
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python bench/bench_rtl.py", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--run", help="the default network's run folder (default runs/latest)")
+    ap.add_argument("--n", dest="rtl_n", type=int, default=1000,
+                    help="clean images of the default network (default 1000)")
+    ap.add_argument("--n-width", dest="rtl_n_width", type=int, default=200,
+                    help="clean and PGD images per bit width (default 200)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (figures meaningless)")
+    ap.add_argument("--json", default="build/bench/rtl.json")
+    a = ap.parse_args(argv)
+    res = run(a)
+    res["host"] = report.host_info()
+    report.write_result(res, a.json)
+    print(json.dumps({k: v for k, v in res.items() if k not in ("details", "host")}))
+    return 0 if res["rtl_bit_exact_all"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
