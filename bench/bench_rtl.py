@@ -32,8 +32,7 @@ WIDTH_RUNS = ROOT / "build" / "bench" / "rtl_runs"
 
 def width_run(quant: str, n: int) -> Path:
     """The rtl_tests run of this width, copied and given n test vectors (made once)."""
-    sys.path.insert(0, str(ROOT / "rtl_tests"))
-    from conftest import trained_run        # rtl_tests' command line, so the runs are shared
+    from rtl_tests.conftest import trained_run   # rtl_tests' command line: the runs are shared
     src = trained_run(quant)
     dst = WIDTH_RUNS / f"{src.name}-n{n}"
     if not (dst / "vectors.npz").is_file() or not (dst / ".vectors_done").is_file():
@@ -68,8 +67,7 @@ def default_run(run) -> Path:
     latest = ROOT / "runs" / "latest"
     if (latest / "ir" / "model.json").is_file():
         return latest
-    sys.path.insert(0, str(ROOT / "rtl_tests"))
-    from conftest import trained_run
+    from rtl_tests.conftest import trained_run
     return trained_run("4bit")
 
 

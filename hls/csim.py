@@ -21,8 +21,7 @@ import numpy as np
 
 from core import compare
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
-from core.hw import config as hw_config, cycles
-from core.hw.mapping import build
+from core.hw import backend, cycles
 from core.runs import ATTACKS, DEFAULT_RUN, load_network, load_vectors, run_folder
 from hls import writer
 from hls.generate import DEFAULT_OUT
@@ -33,17 +32,7 @@ MODEL_IMAGES = 50   # images the cycle model simulates for the report (it is the
 
 def project_for(net, out: Path, config=None):
     """(HLSProject, Design): reuse out/ when it holds this IR built with these settings."""
-    design = build(net, hw_config.load(config))
-    mf, cfg = out / "project.json", out / "hls_config.json"
-    if mf.is_file() and cfg.is_file():
-        try:
-            same = (json.loads(mf.read_text()).get("ir_sha256") == net.sha256
-                    and json.loads(cfg.read_text()) == json.loads(writer.to_json(design.settings)))
-        except json.JSONDecodeError:
-            same = False
-        if same:
-            return HLSProject(out), design
-    writer.write(design, out)
+    design, out = backend.project_for(writer.write, net, out, "hls_config.json", config)
     return HLSProject(out), design
 
 

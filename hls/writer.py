@@ -16,7 +16,7 @@ import jinja2
 import numpy as np
 
 from core import golden
-from core.atomic import atomic_dir
+from core.hw.backend import write_files
 from core.frames import codes_text, result_words, sample_images
 from core.hw import cycles
 from core.hw.design import Design, Process
@@ -209,11 +209,4 @@ def render(design: Design) -> dict:
 
 def write(design: Design, out_dir) -> Path:
     """Render everything, then replace out_dir whole with the new project."""
-    files = render(design)
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
-        for rel, text in files.items():
-            p = tmp / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text)
-    return out_dir
+    return write_files(render(design), out_dir)

@@ -29,8 +29,7 @@ from core import golden
 from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.frames import FRAME_ERROR
-from core.hw import config as hw_config, cycles
-from core.hw.mapping import build
+from core.hw import backend, cycles
 from core.runs import ATTACKS, DEFAULT_RUN, load_network, load_vectors, run_folder
 from rtl import writer
 from rtl.generate import DEFAULT_OUT
@@ -41,19 +40,7 @@ MODEL_IMAGES = 200   # images the cycle model streams (an event simulation: the 
 
 def project_for(net, out: Path, config=None):
     """(design, project folder): reuse `out` when it holds this IR built with these settings."""
-    design = build(net, hw_config.load(config))
-    mf, cfg = out / "project.json", out / "rtl_config.json"
-    if mf.is_file() and cfg.is_file():
-        try:
-            same = (json.loads(mf.read_text()).get("ir_sha256") == net.sha256
-                    and json.loads(cfg.read_text()) == design.settings
-                    and "process" not in json.loads(mf.read_text()))
-        except json.JSONDecodeError:
-            same = False
-        if same:
-            return design, out
-    writer.write(design, out)
-    return design, out
+    return backend.project_for(writer.write, net, out, "rtl_config.json", config)
 
 
 def signed(words: np.ndarray) -> np.ndarray:

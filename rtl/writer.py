@@ -18,7 +18,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from core.atomic import atomic_dir
+from core.hw.backend import write_files
 from core.hw import cycles
 from core.hw.design import Design, Process, Stream, index_bits
 from core.hw.kernels import PIPE
@@ -27,10 +27,10 @@ TOP = "hire_snn"
 HDL = Path(__file__).parent / "hdl"
 TEMPLATES = Path(__file__).parent / "templates"
 PROJECT_FORMAT = "hire-snn-rtl-project"
-LIBRARY = ["snn_fifo.sv", "snn_frame_in.sv", "snn_conv_direct.sv", "snn_dense_direct.sv",
-           "snn_lif_direct.sv", "snn_pool_or.sv", "snn_conv_event.sv", "snn_scatter_dense.sv",
-           "snn_dense_event.sv", "snn_readout.sv"]
-MODULE = {"conv_direct_current": "snn_conv_direct", "dense_direct_current": "snn_dense_direct",
+LIBRARY = ["snn_fifo.sv", "snn_frame_in.sv", "snn_direct_current.sv", "snn_lif_direct.sv",
+           "snn_pool_or.sv", "snn_spike_iter.sv", "snn_fire.sv", "snn_conv_event.sv",
+           "snn_scatter_dense.sv", "snn_dense_event.sv", "snn_readout.sv"]
+MODULE = {"conv_direct_current": "snn_direct_current", "dense_direct_current": "snn_direct_current",
           "lif_direct": "snn_lif_direct", "pool_or": "snn_pool_or", "conv_event": "snn_conv_event",
           "dense_event": "snn_dense_event", "readout_event": "snn_readout",
           "readout_direct": "snn_readout"}
@@ -90,13 +90,13 @@ def kernel_params(p: Process) -> list:
     k = p.kernel
     if k == "conv_direct_current":
         d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
-                 OUT_W=q["out_w"], K=q["kernel"], PAD=q["pad"], LANES=q["lanes"],
-                 GROUPS=q["groups"], WB=w["weight_bits"], CURB=w["current_bits"],
-                 W_FILE=weight_file(p))
-    elif k == "dense_direct_current":
-        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], LANES=q["lanes"],
-                 GROUPS=q["groups"], WB=w["weight_bits"], CURB=w["current_bits"],
-                 W_FILE=weight_file(p))
+                 OUT_W=q["out_w"], KH=q["kernel"], KW=q["kernel"], PAD=q["pad"],
+                 LANES=q["lanes"], GROUPS=q["groups"], WB=w["weight_bits"],
+                 CURB=w["current_bits"], W_FILE=weight_file(p))
+    elif k == "dense_direct_current":   # a convolution whose kernel is the whole image
+        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=1, OUT_W=1,
+                 KH=q["in_h"], KW=q["in_w"], PAD=0, LANES=q["lanes"], GROUPS=q["groups"],
+                 WB=w["weight_bits"], CURB=w["current_bits"], W_FILE=weight_file(p))
     elif k == "lif_direct":
         d = dict(OUT_H=q["out_h"], OUT_W=q["out_w"], LANES=q["lanes"], GROUPS=q["groups"],
                  T=q["timesteps"], TH=q["threshold"], LEAK=q["leak_shift"],
@@ -385,14 +385,8 @@ word, bit 31 = malformed frame, then {net.classes} accumulators). Simulate with
 
 
 def write(design: Design, out_dir) -> Path:
-    files = render(design)
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
-        for rel, text in files.items():
-            p = tmp / rel
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(text)
-    return out_dir
+    """Render everything, then replace out_dir whole with the new project."""
+    return write_files(render(design), out_dir)
 
 
 # ---- single-process projects (module tests) --------------------------------------------------------
@@ -473,10 +467,4 @@ def write_process(design: Design, name: str, out_dir) -> Path:
                     sources=[f"hdl/{n}" for n in LIBRARY])
     files["project.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     del files[f"hdl/{TOP}.sv"]
-    out_dir = Path(out_dir)
-    with atomic_dir(out_dir) as tmp:
-        for rel, t in files.items():
-            f = tmp / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(t)
-    return out_dir
+    return write_files(files, out_dir)

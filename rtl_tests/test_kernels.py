@@ -17,7 +17,7 @@ pytestmark = pytest.mark.generated_rtl
 
 from core import compare, golden
 from core.random_ir import extreme, random_network
-from tokens import (as_list, current_words, decode, lif_maps, map_tokens,
+from rtl_tests.tokens import (as_list, current_words, decode, lif_maps, map_tokens,
                               token_words)
 
 T_DEFAULT = 8

@@ -12,7 +12,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import EXPORTED, exported_run, network_project, trained_run
+from rtl_tests.conftest import EXPORTED, exported_run, network_project, trained_run
 
 from core import golden
 from core.frames import FRAME_ERROR, frame_image, sample_images

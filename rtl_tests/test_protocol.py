@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import EXPORTED, exported_run, network_project
+from rtl_tests.conftest import EXPORTED, exported_run, network_project
 
 from core import golden
 from core.frames import FRAME_ERROR, frame_image, sample_images

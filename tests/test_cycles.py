@@ -9,7 +9,7 @@ import functools
 import json
 
 import pytest
-from conftest import fmnist_test
+from tests.conftest import fmnist_test
 from hypothesis import given, settings, strategies as st
 
 from core.hw import cycles

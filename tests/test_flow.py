@@ -9,7 +9,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import ROOT, RUN_FLAGS, run_cli
+from tests.conftest import ROOT, RUN_FLAGS, run_cli
 
 
 def test_run_writes_the_hand_off(trained_run):

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import fmnist_test
+from tests.conftest import fmnist_test
 
+from core.hw.mapping import design_of
 from core.random_ir import random_network
 from core.runs import load_network
 from hls import csim, synth
@@ -73,7 +74,7 @@ def test_csim_detects_a_mismatch(tmp_path, run_dir, cache, monkeypatch):
     th = load_network(run_dir).layers[0].threshold
     params.write_text(text.replace(f"threshold = {th};", f"threshold = {th + 1};", 1))
     monkeypatch.setattr(csim, "project_for", lambda net, o, c=None: (
-        csim.HLSProject(o), csim.build(net, csim.hw_config.load(c))))
+        csim.HLSProject(o), design_of(net, c)))
     monkeypatch.setenv("HIRE_SNN_CSIM_CACHE", cache)
     code = csim.main([str(run_dir), "--n", "20", "--out", str(out)])
     assert code == 1

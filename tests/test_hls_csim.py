@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import fmnist_test
+from tests.conftest import fmnist_test
 
 from core import compare, golden
 from core.frames import frame_image

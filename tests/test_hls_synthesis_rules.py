@@ -12,7 +12,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import fmnist_test
+from tests.conftest import fmnist_test
 
 from core import golden
 from core.errors import GeneratorError

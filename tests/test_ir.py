@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from conftest import random_ir
+from tests.conftest import random_ir
 from core import golden
 from core import ir as IR
 from core.network import Network

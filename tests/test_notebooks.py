@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbconvert")

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from conftest import random_model
+from tests.conftest import random_model
 from core import golden
 from core.golden import conv_int
 from core.network import Network

@@ -64,7 +64,6 @@ module snn_conv_event #(
     localparam int BW = LANES * WB;                              // one bank's weights
     localparam int WW = K * K * BW;
     localparam int TB = $clog2(T + 1);
-    localparam int EB = MB + 2;
 
     initial begin
         if (OUT_H != IN_H + 2 * PAD - K + 1 || OUT_W != IN_W + 2 * PAD - K + 1
@@ -98,12 +97,12 @@ module snn_conv_event #(
     state_t state;
     logic [AB-1:0] clr_addr;
     logic [TB-1:0] t;
-    // scatter: the current token
-    logic have, tok_eot;
+    // scatter: the spike being added (snn_spike_iter walks the input slices)
+    logic scatter_issue, at_eot;
     logic [GBI-1:0] tok_g;
+    logic [LBI-1:0] lsb;
     logic [YBI-1:0] tok_y;
     logic [XBI-1:0] tok_x;
-    logic [IN_G-1:0] rem;
     logic [GBO-1:0] og;
     // fire: counters, with (oy, ox) as quotient / remainder by K
     logic [YBO-1:0] oy;
@@ -113,18 +112,9 @@ module snn_conv_event #(
     logic [RB-1:0] fry, frx;
     logic [GBO-1:0] fg;
 
-    logic [LBI-1:0] lsb;
-    always_comb begin
-        lsb = '0;
-        for (int i = IN_G - 1; i >= 0; i--)
-            if (rem[i]) lsb = LBI'(i);
-    end
-
-    wire scatter_issue = (state == SCATTER) && have && !tok_eot;
-    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
-    // fetch the next token when there is none, or in the cycle that finishes this one
-    wire need = (state == SCATTER) && (!have || (scatter_issue && last_of_token));
-    assign in_ready = need && in_valid;
+    snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO))
+        u_iter (.clk, .rst_n, .enable(state == SCATTER), .in_data, .in_valid, .in_ready,
+                .issue(scatter_issue), .g(tok_g), .lsb, .y(tok_y), .x(tok_x), .og, .at_eot);
     wire fire_issue = (state == FIRE) && tok_room;
     wire eot_issue = (state == FIRE_EOT) && tok_room;
     wire last_t = (t == TB'(T - 1));
@@ -135,8 +125,6 @@ module snn_conv_event #(
             state <= CLEAR;
             clr_addr <= '0;
             t <= '0;
-            have <= 1'b0;
-            og <= '0;
             {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
         end else begin
             case (state)
@@ -145,24 +133,7 @@ module snn_conv_event #(
                     if (clr_addr == {AB{1'b1}})
                         state <= SCATTER;
                 end
-                SCATTER: begin
-                    if (in_ready) begin
-                        have <= 1'b1;
-                        {tok_eot, tok_g, tok_y, tok_x, rem} <= in_data;
-                        og <= '0;
-                    end else if (scatter_issue) begin
-                        if (og == GBO'(GROUPS - 1)) begin
-                            og <= '0;
-                            rem <= rem & (rem - IN_G'(1));
-                            if (last_of_token)
-                                have <= 1'b0;
-                        end else
-                            og <= og + GBO'(1);
-                    end else if (have && tok_eot) begin
-                        have <= 1'b0;
-                        state <= SETTLE;     // the last scatter write lands this cycle
-                    end
-                end
+                SCATTER: if (at_eot) state <= SETTLE;   // the last scatter write lands now
                 SETTLE: state <= FIRE;
                 FIRE: if (fire_issue) begin
                     if (fg == GBO'(GROUPS - 1)) begin
@@ -304,19 +275,9 @@ module snn_conv_event #(
         fq = '0;
         for (int b = 0; b < K * K; b++)
             if (fire_mask_sel[b]) fq = q[b];
-        for (int l = 0; l < LANES; l++) begin
-            logic signed [EB-1:0] u, v;
-            u = EB'($signed(fq[l*MB +: MB]));
-            fire_spikes[l] = (u >= EB'(TH));
-            v = fire_spikes[l] ? u - EB'(TH) : u;
-            // (an if, not `last1 ? '0 : ...`: an unsigned '0 would make the shift logical)
-            if (last1)
-                v = '0;
-            else
-                v = v - (v >>> LEAK);
-            fire_next[l*MB +: MB] = v[MB-1:0];
-        end
     end
+    snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
+        .u(fq), .last(last1), .spikes(fire_spikes), .next(fire_next));
 
     // ---- stage 2: the token --------------------------------------------------------------------
     always_ff @(posedge clk) begin

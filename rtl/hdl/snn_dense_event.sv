@@ -30,7 +30,6 @@ module snn_dense_event #(
     input  logic tok_room
 );
     localparam int TB = $clog2(T + 1);
-    localparam int EB = MB + 2;
     initial begin
         if (TH < 1 || LEAK < 1 || LEAK > 15 || T < 1)
             $fatal(1, "snn_dense_event: inconsistent parameters");
@@ -86,20 +85,8 @@ module snn_dense_event #(
     end
 
     logic [LANES-1:0] spikes;
-    always_comb begin
-        for (int l = 0; l < LANES; l++) begin
-            logic signed [EB-1:0] u, v;
-            u = EB'($signed(q[l*MB +: MB]));
-            spikes[l] = (u >= EB'(TH));
-            v = spikes[l] ? u - EB'(TH) : u;
-            // (an if, not `last1 ? '0 : ...`: an unsigned '0 would make the shift logical)
-            if (last1)
-                v = '0;
-            else
-                v = v - (v >>> LEAK);
-            next[l*MB +: MB] = v[MB-1:0];
-        end
-    end
+    snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
+        .u(q), .last(last1), .spikes, .next);
     assign we = f1;
 
     always_ff @(posedge clk) begin

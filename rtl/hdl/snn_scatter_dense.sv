@@ -57,31 +57,21 @@ module snn_scatter_dense #(
     typedef enum logic [1:0] {CLEAR, SCATTER, SETTLE, PARENT} state_t;
     state_t state;
     logic [GBO-1:0] clr_addr;
-    logic have, tok_eot;
+    logic issue, at_eot;
     logic [GBI-1:0] tok_g;
+    logic [LBI-1:0] lsb;
     logic [YBI-1:0] tok_y;
     logic [XBI-1:0] tok_x;
-    logic [IN_G-1:0] rem;
     logic [GBO-1:0] og;
-
-    logic [LBI-1:0] lsb;
-    always_comb begin
-        lsb = '0;
-        for (int i = IN_G - 1; i >= 0; i--)
-            if (rem[i]) lsb = LBI'(i);
-    end
-
-    wire issue = (state == SCATTER) && have && !tok_eot;
-    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
-    assign in_ready = (state == SCATTER) && (!have || (issue && last_of_token)) && in_valid;
+    snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO))
+        u_iter (.clk, .rst_n, .enable(state == SCATTER), .in_data, .in_valid, .in_ready,
+                .issue, .g(tok_g), .lsb, .y(tok_y), .x(tok_x), .og, .at_eot);
     assign idle = (state == PARENT);
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             state <= CLEAR;
             clr_addr <= '0;
-            have <= 1'b0;
-            og <= '0;
         end else begin
             case (state)
                 CLEAR: begin
@@ -89,24 +79,7 @@ module snn_scatter_dense #(
                     if (clr_addr == {GBO{1'b1}})
                         state <= SCATTER;
                 end
-                SCATTER: begin
-                    if (in_ready) begin
-                        have <= 1'b1;
-                        {tok_eot, tok_g, tok_y, tok_x, rem} <= in_data;
-                        og <= '0;
-                    end else if (issue) begin
-                        if (og == GBO'(GROUPS - 1)) begin
-                            og <= '0;
-                            rem <= rem & (rem - IN_G'(1));
-                            if (last_of_token)
-                                have <= 1'b0;
-                        end else
-                            og <= og + GBO'(1);
-                    end else if (have && tok_eot) begin
-                        have <= 1'b0;
-                        state <= SETTLE;
-                    end
-                end
+                SCATTER: if (at_eot) state <= SETTLE;   // the last write lands now
                 SETTLE: state <= PARENT;
                 PARENT: if (resume) state <= SCATTER;
                 default: state <= CLEAR;

@@ -1,20 +1,23 @@
-// snn_conv_direct: the first conv layer's input current, computed once per image from the
-// 8-bit pixel codes (kernel conv_direct_current of core/hw/kernels/direct.py).
+// snn_direct_current: the first layer's input current, computed once per image from the 8-bit
+// pixel codes (kernels conv_direct_current and dense_direct_current of core/hw/kernels/direct.py).
 //
-// One II=1 loop over (position, output group, tap), kx fastest: LANES multipliers (code x
-// weight: the design's only multipliers) accumulate one slice's currents over IN_C*K*K taps and
-// write them as one word per slice to the current FIFO. Zero padding is a bounds check on the
-// frame coordinates. The weight ROM holds one word of LANES weights per (group, tap), in that
-// order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
+// A convolution with a KH x KW kernel: one II=1 loop over (position, output group, tap), kx
+// fastest, in which LANES multipliers (code x weight: the design's only multipliers) accumulate
+// one slice's currents over IN_C*KH*KW taps and write them as one word per slice to the current
+// FIFO. A dense first layer is the same loop with the kernel covering the whole image (KH = IN_H,
+// KW = IN_W, PAD = 0, one position). Zero padding is a bounds check on the frame coordinates.
+// The weight ROM holds one word of LANES weights per (group, tap), in that order ($readmemh
+// W_FILE, laid out by rtl/writer.py); its address is a counter.
 // Pipeline: issue (RAM/ROM read) -> multiply-accumulate -> write: PIPE = 2 (the current FIFO's
 // SLACK). The malformed-frame flag of each image goes to the flag FIFO before its compute.
-module snn_conv_direct #(
+module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
     parameter int IN_W = 28,
     parameter int OUT_H = 28,
     parameter int OUT_W = 28,
-    parameter int K = 3,
+    parameter int KH = 3,
+    parameter int KW = 3,
     parameter int PAD = 1,
     parameter int LANES = 16,
     parameter int GROUPS = 1,
@@ -35,7 +38,7 @@ module snn_conv_direct #(
     output logic flag_valid,
     input  logic flag_room
 );
-    localparam int TAPS = IN_C * K * K;
+    localparam int TAPS = IN_C * KH * KW;
     localparam int WWORDS = GROUPS * TAPS;
     localparam int WAB = (WWORDS > 1) ? $clog2(WWORDS) : 1;
     localparam int CBITS = (IN_C > 1) ? $clog2(IN_C) : 1;
@@ -44,14 +47,15 @@ module snn_conv_direct #(
     localparam int OYB = $clog2(OUT_H + 1);
     localparam int OXB = $clog2(OUT_W + 1);
     localparam int GB = $clog2(GROUPS + 1);
-    localparam int KB = $clog2(K + 1);
-    localparam int SB = OYB + KB + 2;   // signed frame coordinate
+    localparam int KYB = $clog2(KH + 1);
+    localparam int KXB = $clog2(KW + 1);
+    localparam int SB = ((OYB > OXB) ? OYB : OXB) + ((KYB > KXB) ? KYB : KXB) + 2;
     localparam int PB = WB + 9;         // product: signed weight x unsigned 8-bit code
 
     initial begin
-        if (OUT_H != IN_H + 2 * PAD - K + 1 || OUT_W != IN_W + 2 * PAD - K + 1 || LANES < 1
+        if (OUT_H != IN_H + 2 * PAD - KH + 1 || OUT_W != IN_W + 2 * PAD - KW + 1 || LANES < 1
             || GROUPS < 1 || WB < 2 || WB > 8 || CURB < 1 || CURB > 32)
-            $fatal(1, "snn_conv_direct: inconsistent parameters");
+            $fatal(1, "snn_direct_current: inconsistent parameters");
     end
 
     // ---- the frame ------------------------------------------------------------------------
@@ -76,8 +80,9 @@ module snn_conv_direct #(
     logic [OXB-1:0] ox;
     logic [GB-1:0] g;
     logic [CBITS-1:0] c;
-    logic [KB-1:0] ky, kx;
-    wire last_tap = (c == CBITS'(IN_C - 1)) && (ky == KB'(K - 1)) && (kx == KB'(K - 1));
+    logic [KYB-1:0] ky;
+    logic [KXB-1:0] kx;
+    wire last_tap = (c == CBITS'(IN_C - 1)) && (ky == KYB'(KH - 1)) && (kx == KXB'(KW - 1));
     wire last_iter = last_tap && (g == GB'(GROUPS - 1)) && (ox == OXB'(OUT_W - 1))
                      && (oy == OYB'(OUT_H - 1));
     wire first_tap = (c == '0) && (ky == '0) && (kx == '0);
@@ -104,9 +109,9 @@ module snn_conv_direct #(
                 FLAG: if (flag_room) state <= RUN;
                 RUN: if (issue) begin
                     waddr <= (waddr == WAB'(WWORDS - 1)) ? '0 : waddr + WAB'(1);
-                    if (kx == KB'(K - 1)) begin
+                    if (kx == KXB'(KW - 1)) begin
                         kx <= '0;
-                        if (ky == KB'(K - 1)) begin
+                        if (ky == KYB'(KH - 1)) begin
                             ky <= '0;
                             if (c == CBITS'(IN_C - 1)) begin
                                 c <= '0;
@@ -122,9 +127,9 @@ module snn_conv_direct #(
                             end else
                                 c <= c + CBITS'(1);
                         end else
-                            ky <= ky + KB'(1);
+                            ky <= ky + KYB'(1);
                     end else
-                        kx <= kx + KB'(1);
+                        kx <= kx + KXB'(1);
                     if (last_iter)
                         state <= DONE;
                 end

@@ -1,0 +1,70 @@
+"""What every hardware backend does the same way around its own writer: map an IR onto the
+design, write a project folder atomically, reuse a folder that already holds this IR built
+with these settings, and the `python -m <backend>.generate` command line."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from core.atomic import atomic_dir
+from core.hw.mapping import as_network, design_of
+from core.runs import DEFAULT_RUN, load_network
+
+
+def write_files(files: dict, out_dir) -> Path:
+    """{relative path: text} -> out_dir, replacing it whole only when every file is written."""
+    out_dir = Path(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        for rel, text in files.items():
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(text)
+    return out_dir
+
+
+def generate(write, net, out, config=None, overrides: dict | None = None, weights=None) -> Path:
+    """Map a Network (or model.json dict + weights) onto the design, then `write(design, out)`."""
+    return write(design_of(as_network(net, weights), config, overrides), out)
+
+
+def is_current(out: Path, net, design, settings_file: str) -> bool:
+    """True when `out` is a whole-network project of this IR built with these settings."""
+    mf, cfg = Path(out) / "project.json", Path(out) / settings_file
+    if not (mf.is_file() and cfg.is_file()):
+        return False
+    try:
+        manifest = json.loads(mf.read_text())
+        settings = json.loads(cfg.read_text())
+    except json.JSONDecodeError:
+        return False
+    return (manifest.get("ir_sha256") == net.sha256 and "process" not in manifest
+            and settings == json.loads(json.dumps(design.settings)))
+
+
+def project_for(write, net, out, settings_file: str, config=None):
+    """(design, out): the design of `net`, and `out` rewritten unless it is already current."""
+    design = design_of(net, config)
+    if not is_current(out, net, design, settings_file):
+        write(design, out)
+    return design, Path(out)
+
+
+def generate_main(argv, prog: str, doc: str, default_out: Path, write, summary) -> int:
+    """`python -m <backend>.generate [RUN_OR_IR_DIR] [--out DIR] [--config JSON]`."""
+    ap = argparse.ArgumentParser(prog=prog, description=doc,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("src", nargs="?", default=str(DEFAULT_RUN),
+                    help=f"run folder (with ir/) or IR folder (default {DEFAULT_RUN})")
+    ap.add_argument("--out", default=str(default_out),
+                    help=f"project folder to write (default {default_out})")
+    ap.add_argument("--config", help="settings JSON (lanes per layer, fifo_depth, clock_mhz, "
+                                     "spike_rate, ...; the schema of hls_config.json, "
+                                     "docs/ARCHITECTURE.md)")
+    a = ap.parse_args(argv)
+    out = generate(write, load_network(a.src), a.out, a.config)
+    lat = json.loads((Path(out) / "latency.json").read_text())
+    print(f"wrote {out} ({summary}: {lat['latency_us']} us per image, one image every "
+          f"{lat['interval_between_images']:g} cycles at {lat['clock_mhz']:g} MHz and a "
+          f"{lat['assumptions']['spike_rate']:g} spike rate)")
+    return 0

@@ -1,0 +1,65 @@
+// snn_spike_iter: walks the spikes of a timestep's input slices for a scatter, one (spike,
+// output group) per cycle, shared by snn_conv_event and snn_scatter_dense.
+//
+// It holds the current token; each cycle with `enable` it issues the lowest remaining spike of
+// the slice for output group og (0..GROUPS-1), then the next spike, and fetches the next token
+// in the cycle that finishes this one (slices are never empty), so a timestep takes exactly
+// spikes x GROUPS cycles. On the end-of-timestep token it raises `at_eot` for one cycle, drops
+// the token and fetches nothing more until the parent enables it again.
+module snn_spike_iter #(
+    parameter int IN_G = 16,         // input slice width
+    parameter int YBI = 4,
+    parameter int XBI = 4,
+    parameter int GBI = 1,
+    parameter int GROUPS = 1,        // output groups each spike updates
+    parameter int GBO = 1
+) (
+    input  logic clk,
+    input  logic rst_n,
+    input  logic enable,
+    input  logic [IN_G+XBI+YBI+GBI:0] in_data,
+    input  logic in_valid,
+    output logic in_ready,
+    output logic issue,                                  // a (spike, group) update this cycle
+    output logic [GBI-1:0] g,                            // ... its slice's group
+    output logic [((IN_G > 1) ? $clog2(IN_G) : 1)-1:0] lsb,   // ... its channel in the slice
+    output logic [YBI-1:0] y,
+    output logic [XBI-1:0] x,
+    output logic [GBO-1:0] og,                           // ... the output group it updates
+    output logic at_eot                                  // the end-of-timestep token is here
+);
+    localparam int LBI = (IN_G > 1) ? $clog2(IN_G) : 1;
+    logic have, eot;
+    logic [IN_G-1:0] rem;
+
+    always_comb begin
+        lsb = '0;
+        for (int i = IN_G - 1; i >= 0; i--)
+            if (rem[i]) lsb = LBI'(i);
+    end
+
+    assign issue = enable && have && !eot;
+    assign at_eot = enable && have && eot;
+    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
+    assign in_ready = enable && (!have || (issue && last_of_token)) && in_valid;
+
+    always_ff @(posedge clk) begin
+        if (!rst_n) begin
+            have <= 1'b0;
+            og <= '0;
+        end else if (in_ready) begin
+            have <= 1'b1;
+            {eot, g, y, x, rem} <= in_data;
+            og <= '0;
+        end else if (issue) begin
+            if (og == GBO'(GROUPS - 1)) begin
+                og <= '0;
+                rem <= rem & (rem - IN_G'(1));
+                if (last_of_token)
+                    have <= 1'b0;
+            end else
+                og <= og + GBO'(1);
+        end else if (at_eot)
+            have <= 1'b0;
+    end
+endmodule
