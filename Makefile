@@ -66,9 +66,7 @@ test:
 	$(PY) -m pytest
 
 bench:
-	$(PY) bench/bench_train.py --json build/bench/train.json
-	$(PY) bench/bench_golden.py --json build/bench/golden.json
-	$(PY) bench/bench_hls.py
+	$(PY) bench/run.py --main-job $(BENCH_FLAGS)
 
 # Executes notebooks/results.ipynb on HIRE_RUNS (default runs/latest) into build/, figures in build/figures
 notebooks:

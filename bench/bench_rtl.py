@@ -22,6 +22,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python bench/bench_rtl.py` from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import numpy as np  # noqa: E402
+
 from bench import report  # noqa: E402
 from rtl import synth  # noqa: E402
 from rtl.simulate import run_rtl  # noqa: E402
@@ -78,6 +80,12 @@ def run(a) -> dict:
     log = print
     res = {"widths": bench_widths(n_width, log)}
     net_run = default_run(getattr(a, "run", None))
+    with np.load(net_run / "vectors.npz") as z:
+        saved = len(z["labels"])
+    if n > saved:
+        log(f"  {net_run}: {saved} saved test images, not {n}: using {saved} "
+            f"(`python -m train.vectors {net_run} --n {n}` makes more)")
+        n = saved
     prj = ROOT / "build" / "bench" / "rtl_prj_default"
     rep = run_rtl(net_run, n, "none", prj, log=log)
     area = synth.synth(prj)

@@ -4,9 +4,13 @@ Layers run one after another over all T timesteps (a layer's input for every tim
 known once the layer before has run), which is both faster in PyTorch than a timestep loop
 around the whole network and the same schedule as the hardware's layer pipeline.
 With direct input, the first layer's current is computed once per image and reused T times.
+An OR pooling right after a spiking layer runs inside that layer's LIF pass (quant/lif.py); on
+CPU with the fused kernel the conv layers run channels-last. Neither changes a value: every
+product and sum on the grid is exact in float32, in any order.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -74,8 +78,12 @@ class SpikingConv(nn.Module):
         k, p = self.kernel, self.padding
         return (self.conv.out_channels, h + 2 * p - k + 1, w + 2 * p - k + 1)
 
-    def current(self, x, weight):
-        return F.conv2d(x, weight, padding=self.padding)
+    def current(self, x, weight, first=False, channels_last=False):
+        if channels_last:  # x and weight channels-last: oneDNN then gives a channels-last output
+            x = _as_channels_last(x)
+            weight = _as_channels_last(weight)
+        out = _FirstConv.apply(x, weight, self.padding) if first else F.conv2d(x, weight, padding=self.padding)
+        return out.contiguous(memory_format=torch.channels_last) if channels_last else out
 
 
 class SpikingDense(nn.Module):
@@ -89,8 +97,8 @@ class SpikingDense(nn.Module):
     def out_shape(self, s):
         return (self.fc.out_features,)
 
-    def current(self, x, weight):
-        return F.linear(x.flatten(1), weight)
+    def current(self, x, weight, first=False, channels_last=False):
+        return _flat_linear(x, weight)
 
 
 class Readout(nn.Module):
@@ -105,8 +113,8 @@ class Readout(nn.Module):
     def out_shape(self, s):
         return (self.fc.out_features,)
 
-    def current(self, x, weight):
-        return F.linear(x.flatten(1), weight)
+    def current(self, x, weight, first=False, channels_last=False):
+        return _flat_linear(x, weight)
 
 
 class SpikePool(nn.Module):
@@ -121,6 +129,54 @@ class SpikePool(nn.Module):
     def out_shape(self, s):
         c, h, w = s
         return (c, h // self.size, w // self.size)
+
+
+def _as_channels_last(t):
+    """t in channels-last memory order, with channels-last strides even where one channel makes
+    both layouts the same memory (oneDNN picks its output layout from the strides)."""
+    t = t.contiguous(memory_format=torch.channels_last)
+    if t.shape[1] == 1 and t.stride(1) != 1:
+        n, _, h, w = t.shape
+        t = t.as_strided(t.shape, (h * w, 1, w, 1))
+    return t
+
+
+def _flat_linear(x, weight):
+    """F.linear(x.flatten(1), weight); a channels-last x is read in its own order (the weight's
+    columns are permuted to match) instead of being copied into C, H, W order."""
+    if x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last):
+        n, c, h, w = x.shape
+        wt = weight.view(weight.shape[0], c, h, w).permute(0, 2, 3, 1).reshape(weight.shape[0], -1)
+        return F.linear(x.permute(0, 2, 3, 1).reshape(n, -1), wt)
+    return F.linear(x.flatten(1), weight)
+
+
+class _FirstConv(torch.autograd.Function):
+    """F.conv2d on the image, with the input gradient (HIRE's noise and the attacks need it)
+    computed as the convolution of the output gradient with the flipped kernels: oneDNN's own
+    backward-data primitive for a 1-channel input took 17 ms per batch of 128 against 2 ms."""
+
+    @staticmethod
+    def forward(ctx, x, weight, padding):
+        ctx.save_for_backward(x, weight)
+        ctx.padding = padding
+        return F.conv2d(x, weight, padding=padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight = ctx.saved_tensors
+        p, k = ctx.padding, weight.shape[-1]
+        g_x = g_w = None
+        if ctx.needs_input_grad[1]:
+            g_w = torch.ops.aten.convolution_backward(
+                g, x, weight, None, [1, 1], [p, p], [1, 1], False, [0, 0], 1,
+                [False, True, False])[1]
+        if ctx.needs_input_grad[0]:
+            wt = weight.flip(2, 3).transpose(0, 1)
+            if g.is_contiguous(memory_format=torch.channels_last) and not g.is_contiguous():
+                wt = _as_channels_last(wt)
+            g_x = F.conv2d(g, wt, padding=k - 1 - p)
+        return g_x, g_w, None
 
 
 def _weight_layer(block):
@@ -183,13 +239,14 @@ class QuantSNN(nn.Module):
             return torch.round(self.encode(x) * 2 ** Q.INPUT_FRAC_BITS).to(torch.uint8)
 
     # -- forward --------------------------------------------------------------------------
-    def forward(self, x, state=None, timesteps=None, record=False):
+    def forward(self, x, state=None, timesteps=None, record=False, keep_state=True):
         """Run `timesteps` timesteps (default cfg.timesteps) from membrane `state`.
 
         x: images (N, C, H, W) in [0, 1] for direct input, or input spikes (T, N, C, H, W)
         for rate coding. Returns (acc, new_state, record) where acc (N, classes) is the readout
-        summed over the timesteps (value units), new_state the membranes (one per LIF layer)
-        and record, when asked, a list of (spikes (T, N, ...), lsb) per weight layer.
+        summed over the timesteps (value units), new_state the membranes (one per LIF layer;
+        None each with keep_state=False, which spares writing them) and record, when asked, a
+        list of (spikes (T, N, ...), lsb) per weight layer.
         """
         T = int(timesteps or self.cfg.timesteps)
         rate = x.dim() == 5
@@ -200,29 +257,42 @@ class QuantSNN(nn.Module):
         q = self.bits is not None
         in_lsb = 2.0 ** -Q.INPUT_FRAC_BITS if q else None
         h = self.encode(x.flatten(0, 1) if rate else x)  # (N, ...) or (T*N, ...)
+        cl = h.dim() == 4 and channels_last_ok(h)
         direct = not rate  # h holds one frame per image, shared by all timesteps
+        first = True
         n = x.shape[1] if rate else x.shape[0]
         li = 0
-        for b in self.blocks:
+        blocks = list(self.blocks)
+        i = 0
+        while i < len(blocks):
+            b = blocks[i]
+            i += 1
             if b.kind == "pool":
                 h = F.max_pool2d(h, b.size)
                 continue
             w, scale = self.quant_weight(b)
             lsb = in_lsb * scale if q else None
-            cur = b.current(h, w)
-            cur = cur.unsqueeze(0).expand(T, *cur.shape) if direct else cur.view(T, n, *cur.shape[1:])
+            cur = b.current(h, w, first=first and direct, channels_last=cl)
+            first = False
             if b.kind == "readout":
+                cur = cur.unsqueeze(0).expand(T, *cur.shape) if direct else cur.view(T, n, *cur.shape[1:])
                 acc = cur.sum(0)
                 if record:
                     rec.append((acc.detach(), lsb))
                 return acc, new_state, rec
+            if not direct:
+                cur = cur.view(T, n, *cur.shape[1:])
+            # the OR pooling right after a spiking layer runs inside the LIF pass
+            pool = blocks[i].size if i < len(blocks) and blocks[i].kind == "pool" else 1
+            i += pool > 1
             u0 = state[li] if li < len(state) else None
-            spikes, u = b.lif(cur, lsb, u0)
-            new_state.append(u)
+            out = b.lif(cur, lsb, u0, timesteps=T if direct else None, pool=pool, full=record,
+                        keep_state=keep_state)
+            new_state.append(out[1])
             if record:
-                rec.append((spikes.detach(), lsb))
+                rec.append((out[2].detach(), lsb))
             li += 1
-            h = spikes.flatten(0, 1)
+            h = out[0].flatten(0, 1)
             direct = False
             in_lsb = 1.0 if q else None
         raise AssertionError("unreachable: architectures end with a readout")
@@ -231,6 +301,16 @@ class QuantSNN(nn.Module):
         """Readout accumulator averaged over T: the training and attack objective."""
         acc, _, _ = self(x, timesteps=timesteps)
         return acc / float(timesteps or (x.shape[0] if x.dim() == 5 else self.cfg.timesteps))
+
+
+def channels_last_ok(x: torch.Tensor) -> bool:
+    """Run conv layers channels-last: on CPU with the fused LIF kernel, which pools NHWC frames
+    natively; oneDNN's NHWC convolutions and the kernel's NHWC tiles measured 10-25% faster per
+    layer than NCHW (docs/TRAINING.md). HIRE_SNN_CHANNELS_LAST=0 keeps NCHW."""
+    from quant import lif
+    if os.environ.get("HIRE_SNN_CHANNELS_LAST", "1") == "0":
+        return False
+    return x.device.type == "cpu" and x.dtype == torch.float32 and lif.fused_active()
 
 
 def _numel(s):

@@ -207,3 +207,51 @@ def test_cifar10_pickle_format(tmp_path):
     (d / "test_batch").write_bytes(b"\x80\x02garbage")
     with pytest.raises(data.DataError, match="test_batch is corrupt"):
         data.load("cifar10", "test", data_dir=tmp_path)
+
+
+def _fake_cifar100(root: Path, n_train=9, n_test=5):
+    """The standard cifar-100-python layout: 'train' and 'test' pickles with fine and coarse
+    labels (protocol 2, bytes keys, as the published archive)."""
+    d = root / "cifar-100-python"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    for fn, n in (("train", n_train), ("test", n_test)):
+        batch = {b"filenames": [b"x.png"] * n, b"batch_label": fn.encode(),
+                 b"fine_labels": [int(v) for v in rng.integers(0, 100, n)],
+                 b"coarse_labels": [int(v) for v in rng.integers(0, 20, n)],
+                 b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8)}
+        with open(d / fn, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+    (d / "meta").write_bytes(pickle.dumps({b"fine_label_names": [b"c"] * 100}, protocol=2))
+    return d
+
+
+def test_cifar100_pickle_format(tmp_path):
+    d = _fake_cifar100(tmp_path)
+    x, y = data.load("cifar100", "train", data_dir=tmp_path)
+    assert x.shape == (9, 3, 32, 32) and y.shape == (9,) and x.dtype == torch.float32
+    with open(d / "train", "rb") as f:
+        b = pickle.load(f, encoding="bytes")
+    assert y.tolist() == b[b"fine_labels"]  # the 100 fine classes, not the 20 coarse ones
+    assert torch.equal(x[3], torch.from_numpy(b[b"data"][3].reshape(3, 32, 32) / np.float32(255)))
+    xt, yt = data.load("cifar100", "test", data_dir=d, limit=3)  # the folder itself
+    assert xt.shape == (3, 3, 32, 32) and len(yt) == 3
+
+
+def test_cifar_labels_out_of_range_are_refused(tmp_path):
+    d = _fake_cifar100(tmp_path)
+    with open(d / "test", "rb") as f:
+        b = pickle.load(f, encoding="bytes")
+    b[b"fine_labels"][0] = 100
+    with open(d / "test", "wb") as f:
+        pickle.dump(b, f, protocol=2)
+    with pytest.raises(data.DataError, match="labels outside 0..99"):
+        data.load("cifar100", "test", data_dir=tmp_path)
+
+
+def test_cifar_pickle_with_foreign_objects_is_refused(tmp_path):
+    """The loader unpickles only numpy arrays, lists and bytes: no code from a crafted file."""
+    d = _fake_cifar10(tmp_path, per_batch=2)
+    (d / "test_batch").write_bytes(pickle.dumps({b"data": Path("x"), b"labels": [0]}, protocol=2))
+    with pytest.raises(data.DataError, match="refusing to load"):
+        data.load("cifar10", "test", data_dir=tmp_path)

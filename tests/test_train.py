@@ -28,7 +28,10 @@ def _args(**kw):
 
 
 class FrameCounter:
-    """Counts timestep-frames through every LIF layer and the readout, forward and backward."""
+    """Counts timestep-frames (T x N) through every LIF layer, forward and backward.
+
+    Counted on the spikes a layer puts out, (T, N, ...): with direct input the layer's input is
+    one current frame per image that drives all T timesteps."""
 
     def __init__(self, model):
         self.fwd = self.bwd = 0
@@ -38,7 +41,7 @@ class FrameCounter:
                 b.lif.register_full_backward_hook(self._bwd)
 
     def _fwd(self, mod, inp, out):
-        self.fwd += inp[0].shape[0] * inp[0].shape[1]
+        self.fwd += out[0].shape[0] * out[0].shape[1]
 
     def _bwd(self, mod, gin, gout):
         self.bwd += gout[0].shape[0] * gout[0].shape[1]
@@ -127,7 +130,7 @@ def test_bad_flags_are_refused(tmp_path, flags, message):
 
 def test_missing_data_gives_a_clear_error_and_no_run_folder(tmp_path):
     r = _cli("--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), cwd=tmp_path)
-    assert r.returncode == 1 and "dataset-fashion-mnist" in r.stderr
+    assert r.returncode == 2 and "error: " in r.stderr and "dataset-fashion-mnist" in r.stderr
     assert not (tmp_path / "run").exists()
 
 
@@ -156,3 +159,22 @@ def test_rate_coded_training_runs_on_poisson_spikes(fmnist_small):
     train_model(m, x[:128], y[:128], _args(timesteps=6, encoding="rate"), 1, "standard", 0,
                 torch.device("cpu"))
     assert c.fwd == 128 * 6 * 2 and c.bwd == 128 * 6 * 2
+
+
+def test_paper_recipe_command_runs_on_cifar_pickles(tmp_path):
+    """The docs/TRAINING.md paper-scale command, shrunk: CIFAR-10 python pickles (written here
+    in the real format), VGG5, HIRE; a valid run folder comes out."""
+    import json
+
+    from tests.test_data import _fake_cifar10
+    _fake_cifar10(tmp_path / "data")
+    out = tmp_path / "run"
+    r = _cli("--dataset", "cifar10", "--data-dir", str(tmp_path / "data"), "--arch", "vgg5",
+             "--timesteps", "2", "--epochs", "1", "--batch-size", "16", "--attack-limit", "4",
+             "--blackbox-epochs", "0", "--sweep-eps", "2/255", "--pgd-steps", "2",
+             "--no-progress", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["model"]["arch"] == "vgg5" and m["train_images"] == 35 and m["clean_images"] == 7
+    assert m["config"]["train_eps"] == pytest.approx(2 / 255)  # the paper's CIFAR default
+    assert (out / "checkpoint.pt").is_file()

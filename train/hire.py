@@ -30,7 +30,7 @@ def _inputs(model, x, T, rate_fn):
 
 def standard_step(model, opt, x, y, T, rate_fn=None):
     """One minibatch of plain BPTT over T timesteps, one update. Returns the loss."""
-    acc, _, _ = model(_inputs(model, x, T, rate_fn), timesteps=T)
+    acc, _, _ = model(_inputs(model, x, T, rate_fn), timesteps=T, keep_state=False)
     loss = F.cross_entropy(acc / T, y)
     opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -43,15 +43,17 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None):
     state, x_p, losses = None, x, []
     lengths = split_periods(T, periods)
     for i, tp in enumerate(lengths):
-        x_in = x_p.detach().requires_grad_(True)
-        acc, state, _ = model(_inputs(model, x_in, tp, rate_fn), state=state, timesteps=tp)
+        last = i + 1 == len(lengths)
+        x_in = x_p.detach().requires_grad_(not last)  # the last period crafts no noise
+        acc, state, _ = model(_inputs(model, x_in, tp, rate_fn), state=state, timesteps=tp,
+                              keep_state=not last)
         loss = F.cross_entropy(acc / tp, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-        state = [u.detach() for u in state]
-        if i + 1 < len(lengths):
+        state = None if last else [u.detach() for u in state]
+        if not last:
             with torch.no_grad():
                 step = x_in.detach() + eps * x_in.grad.sign()
                 x_p = torch.clamp(x + torch.clamp(step - x, -eps, eps), 0.0, 1.0)

@@ -6,16 +6,30 @@ Writes a run folder (default runs/<dataset>-<method>-<quant>-<time>, linked as r
 checkpoint.pt (atomic), ir/ (the hardware IR, for quantized direct-input models),
 vectors.npz (8-bit codes of the evaluated test images: clean, fgsm, pgd; labels),
 metrics.json, and prints a summary table.
+
+Several processes, CPU or GPUs, the same flags (DistributedDataParallel; gloo / nccl):
+
+    torchrun --nproc_per_node 2 train/run.py --quant 4bit --out runs/ddp
+
+--batch-size stays the effective minibatch (each of N processes takes 1/N of it), so the
+learning rate and schedule need no change; rank 0 writes the run folder and runs the attacks.
+Exit status: 0 done, 2 an error (bad flag, missing data, unusable --out).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from fractions import Fraction
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python train/run.py` from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+# Before torch loads its OpenMP runtime: idle worker threads sleep instead of spinning. On a
+# 2-core host that other jobs share, spinning threads made 2-thread training 2-4x slower than
+# 1 thread; sleeping ones cost nothing measurable on an idle host (docs/TRAINING.md, "Speed").
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 DEFAULT_TRAIN_EPS = {"fashion-mnist": 8 / 255, "digits": 8 / 255, "cifar10": 2 / 255, "cifar100": 2 / 255}
 DEFAULT_ARCH = {"fashion-mnist": "fmnist-conv", "digits": "fmnist-conv", "cifar10": "vgg5", "cifar100": "vgg5"}
@@ -100,7 +114,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--train-eps", type=eps_value, default=None,
                    help="HIRE noise budget (default 8/255 on fashion-mnist and digits, 2/255 on CIFAR)")
     g.add_argument("--epochs", type=positive_int, default=5)
-    g.add_argument("--batch-size", type=positive_int, default=128)
+    g.add_argument("--batch-size", type=positive_int, default=128,
+                   help="effective minibatch (default 128); under torchrun each of N processes "
+                        "takes 1/N of it. Larger: scale --lr by sqrt(batch/128) (docs/TRAINING.md)")
     g.add_argument("--lr", type=number, default=2e-3, help="peak Adam learning rate (one-cycle schedule)")
     g.add_argument("--seed", type=nonneg_int, default=0)
     g = ap.add_argument_group("evaluation")
@@ -117,7 +133,12 @@ def parser() -> argparse.ArgumentParser:
                         "attack (0 skips it; default 1)")
     g = ap.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<method>-<quant>-<time>)")
-    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto: cuda if available, else cpu. Under torchrun with cuda, process i "
+                        "uses GPU LOCAL_RANK")
+    g.add_argument("--threads", type=positive_int, default=None,
+                   help="torch threads per process (default: torch's, one per core; torchrun "
+                        "sets 1 per process)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
 
@@ -130,8 +151,10 @@ def main(argv=None):
         ap.error("--pgd-step must be > 0")
     if args.lr <= 0:
         ap.error("--lr must be > 0")
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.device == "cuda":
-        import torch
         if not torch.cuda.is_available():
             ap.error("--device cuda: no CUDA device is available (use --device cpu or auto)")
     args.arch = args.arch or DEFAULT_ARCH[args.dataset]
@@ -141,10 +164,13 @@ def main(argv=None):
         ap.error(f"--periods ({args.periods}) cannot exceed --timesteps ({args.timesteps})")
     if args.leak_shift > 15:
         ap.error("--leak-shift must be in 1..15")
+    from train.experiment import tune_allocator
+    tune_allocator()
     try:
         Experiment(args).run()
     except ExperimentError as e:
-        sys.exit(f"error: {e}")
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
