@@ -18,9 +18,19 @@ from core.network import Network
 DEFAULT_RUN = Path("runs/latest")
 TRAIN_HINT = "train and export a model first: `python train/run.py --quant 4bit` makes one"
 VECTORS_HINT = "`python -m train.vectors RUN --n N` (re)makes them from the run's checkpoint"
-# --attack value -> array in vectors.npz
+# --attack value -> array in vectors.npz; any other array of images the file holds (the strong
+# suite's, e.g. `hw_square` from train.robustness) is chosen by its own name
 ATTACK_KEYS = {"none": "clean", "clean": "clean", "fgsm": "fgsm", "pgd": "pgd"}
 ATTACKS = ("none", "fgsm", "pgd")
+NOT_IMAGES = ("labels", "eps")
+
+
+def attack_key(attack: str) -> str:
+    """The vectors.npz array of an --attack value (none -> clean, other names as they are)."""
+    if not isinstance(attack, str) or not attack.isidentifier():
+        raise RunError(f"--attack: expected none, fgsm, pgd or another array name of "
+                       f"vectors.npz, got {attack!r}")
+    return ATTACK_KEYS.get(attack, attack)
 
 
 def load_network(src=None) -> Network:
@@ -48,20 +58,19 @@ def load_vectors(run, attack: str = "none", n: int | None = None,
                  in_shape: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(codes uint8 (n, C, H, W), labels int64 (n,)) of the first n images of one set.
 
-    attack: none (clean), fgsm or pgd. in_shape, when given, must match the images.
+    attack: none (clean), fgsm, pgd or the name of another image array in vectors.npz.
+    in_shape, when given, must match the images.
     """
-    if attack not in ATTACK_KEYS:
-        raise RunError(f"unknown attack {attack!r} (choose from {', '.join(ATTACKS)})")
+    key = attack_key(attack)
     if n is not None and n < 1:
         raise RunError(f"the number of images must be >= 1, got {n}")
     path = run_folder(run) / "vectors.npz"
     if not path.is_file():
         raise RunError(f"{path}: no test vectors; train/run.py writes them with the run "
                        f"({TRAIN_HINT}), or {VECTORS_HINT}")
-    key = ATTACK_KEYS[attack]
     try:
         with np.load(path, allow_pickle=False) as z:
-            missing = [k for k in (key, "labels") if k not in z.files]
+            missing = [k for k in (key, "labels") if k not in z.files or k in NOT_IMAGES[1:]]
             if missing:
                 raise RunError(f"{path}: no array {missing[0]!r} (has: {', '.join(z.files)}); "
                                f"{VECTORS_HINT}")

@@ -1,6 +1,6 @@
 """C simulation of a run's network on its saved test vectors, checked against the golden model.
 
-Usage: python -m hls.csim [RUN] [--n N] [--attack none|fgsm|pgd] [--out PROJECT] [--config JSON]
+Usage: python -m hls.csim [RUN] [--n N] [--attack none|fgsm|pgd|SET] [--out PROJECT] [--config JSON]
 
 Needs only RUN/ir/ (the IR) and RUN/vectors.npz (uint8 codes `clean`, `fgsm`, `pgd` of shape
 (N, C, H, W) and `labels`). Generates the HLS project (or reuses it when it already holds this
@@ -22,7 +22,7 @@ import numpy as np
 from core import compare
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.hw import backend, cycles
-from core.runs import ATTACKS, DEFAULT_RUN, load_network, load_vectors, run_folder
+from core.runs import DEFAULT_RUN, load_network, load_vectors, run_folder
 from hls import writer
 from hls.generate import DEFAULT_OUT
 from hls.project import HLSProject
@@ -72,8 +72,9 @@ def main(argv=None) -> int:
     ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
                     help=f"run folder with ir/ and vectors.npz (default {DEFAULT_RUN})")
     ap.add_argument("--n", type=int, default=None, help="first N images (default: all)")
-    ap.add_argument("--attack", choices=ATTACKS, default="none",
-                    help="which vectors: clean (none) or adversarial (default none)")
+    ap.add_argument("--attack", default="none", metavar="SET",
+                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
+                         "another array it holds (e.g. hw_square from train.robustness)")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"HLS project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="hls_config.json overrides (see python -m hls.generate)")

@@ -1,6 +1,6 @@
 """Compare the QAT PyTorch model with the integer golden model, bit for bit.
 
-Usage: python -m quant.verify [RUN_DIR] [--test-limit N] [--attack none|fgsm|pgd]
+Usage: python -m quant.verify [RUN_DIR] [--test-limit N] [--attack none|fgsm|pgd|SET]
 
 Reads RUN_DIR/checkpoint.pt, RUN_DIR/ir and the saved test vectors (RUN_DIR/vectors.npz). More
 images or another eps than the run saved are made by the training stage, which owns the attacks:
@@ -60,7 +60,9 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", nargs="?", default="runs/latest", help="run folder (default runs/latest)")
     ap.add_argument("--test-limit", type=int, default=None, help="number of test images (default: all saved)")
-    ap.add_argument("--attack", choices=ATTACKS, default="none", help="which test vectors")
+    ap.add_argument("--attack", default="none", metavar="SET",
+                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
+                         "another array it holds")
     ap.add_argument("--batch-size", type=int, default=250)
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)

@@ -1,7 +1,7 @@
 """The whole network in RTL (Verilator, through cocotb) on a run's test vectors, against the golden
 model, with the cycles it took.
 
-Usage: python -m rtl.simulate [RUN] [--n N] [--attack none|fgsm|pgd] [--out PROJECT]
+Usage: python -m rtl.simulate [RUN] [--n N] [--attack none|fgsm|pgd|SET] [--out PROJECT]
                               [--config JSON] [--gaps] [--alone K]
 
 Generates the RTL project (or reuses it when it already holds this IR and these settings),
@@ -30,7 +30,7 @@ from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.frames import FRAME_ERROR
 from core.hw import backend, cycles
-from core.runs import ATTACKS, DEFAULT_RUN, load_network, load_vectors, run_folder
+from core.runs import DEFAULT_RUN, load_network, load_vectors, run_folder
 from rtl import writer
 from rtl.generate import DEFAULT_OUT
 from rtl.sim import RTLProject
@@ -109,8 +109,9 @@ def main(argv=None) -> int:
     ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
                     help=f"run folder with ir/ and vectors.npz (default {DEFAULT_RUN})")
     ap.add_argument("--n", type=int, default=None, help="first N images (default: all saved)")
-    ap.add_argument("--attack", choices=ATTACKS, default="none",
-                    help="which vectors: clean (none) or adversarial (default none)")
+    ap.add_argument("--attack", default="none", metavar="SET",
+                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
+                         "another array it holds (e.g. hw_square from train.robustness)")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"RTL project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="settings JSON (see python -m rtl.generate)")

@@ -411,14 +411,14 @@ def process_top(design: Design, name: str) -> tuple[str, int, int]:
                     "s_axis_TREADY": "in_ready", "s_axis_TLAST": "in_data[8]"})
         f = p.flag_out.name
         lines += [f"    logic {f}_d, {f}_v;", f"    assign {f}_room = 1'b1;",
-                  f"    logic unused_flag;", f"    assign unused_flag = {f}_d ^ {f}_v;"]
+                  "    logic unused_flag;", f"    assign unused_flag = {f}_d ^ {f}_v;"]
         lines.insert(0, f"    logic {f}_room;")
     else:
         i = p.in_stream.name
         sig.update({f"{i}_q": "in_data", f"{i}_qv": "in_valid", f"{i}_qr": "in_ready"})
     if p.flag_in is not None:
         f = p.flag_in.name
-        lines += [f"    logic {f}_qr;", f"    logic unused_flag;", f"    assign unused_flag = {f}_qr;"]
+        lines += [f"    logic {f}_qr;", "    logic unused_flag;", f"    assign unused_flag = {f}_qr;"]
         sig.update({f"{f}_q": "1'b0", f"{f}_qv": "1'b1"})
     o = out.name
     lines += [f"    logic [{out_w - 1}:0] {o}_d;", f"    logic {o}_v, {o}_room;"]

@@ -20,8 +20,8 @@ import numpy as np
 
 from core import compare
 from core.hw.design import Design
-from core.hw.kernels import EOT, kernel
-from core.hw.sim import Engine, Fifo, Read, Wait, Write
+from core.hw.kernels import kernel
+from core.hw.sim import Engine, Fifo, Wait, Write
 
 FIFO_LATENCY = 3     # write -> readable, cycles (the RTL's first-word-fall-through FIFO)
 OUTPUT_LATENCY = 2   # result FIFO write -> m_axis beat
