@@ -1,5 +1,6 @@
-"""Quantized spiking building blocks, the hardware IR and the bit-exact integer golden model.
+"""The Brevitas QAT side: quantized spiking layers, checkpoints, and the export to the IR.
 
-The QAT model (quant.model), the IR export (quant.export) and the golden model (quant.golden)
-share one integer semantics, stated in docs/ARCHITECTURE.md.
+quant.model and quant.lif compute in fp32 exactly the integer semantics that the torch-free
+core states (docs/ARCHITECTURE.md); quant.export writes the IR (core.ir); quant.verify checks
+the QAT model against core.golden to the bit.
 """
