@@ -12,7 +12,7 @@ pytestmark = pytest.mark.generated_rtl
 
 from core.random_ir import random_network
 from rtl import synth, writer
-from rtl.sim import find_verilator
+from rtl.verilator import find_verilator
 
 
 @pytest.mark.parametrize("layers,kw,lanes", [
