@@ -10,7 +10,7 @@ import json
 
 import pytest
 from tests.conftest import fmnist_test
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from core.hw import cycles
 from core.hw.mapping import design_of
@@ -109,14 +109,20 @@ def test_more_spikes_are_never_faster():
 
 
 @given(rate=st.floats(0.0, 0.5), lanes=st.sampled_from([2, 4, 8, 16]))
+@example(rate=0.0078125, lanes=8)   # the interval grows here, though no result comes later
 @settings(max_examples=8, deadline=None)
 def test_more_lanes_are_never_slower(rate, lanes):
+    """Speeding up one process of a dataflow of blocking FIFOs never delays any result: every
+    image of a stream completes no later. (The interval between two results is not monotone:
+    the first image may gain more than the second, which waits on the first layer.)"""
     fewer = design_of(_default(), overrides={"layers": {"conv2": {"lanes": lanes}}})
     more = design_of(_default(), overrides={"layers": {"conv2": {"lanes": 2 * lanes}}})
+    done = [cycles.simulate(d, cycles.traces_from_rate(d, rate, images=3))["done"]
+            for d in (fewer, more)]
+    assert (done[1] <= done[0]).all(), done
     a = cycles.analytic(fewer, rate, images=2)
     b = cycles.analytic(more, rate, images=2)
     assert b["cycles_per_image"] <= a["cycles_per_image"] + 1e-9
-    assert b["interval_between_images"] <= a["interval_between_images"] + 1e-9
     for r in (a, b):
         assert r["bound_cycles_per_image"] <= r["interval_between_images"] + 1e-9
 
