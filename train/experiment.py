@@ -19,7 +19,7 @@ from quant.export import ExportError, to_ir
 from core import ir as IR
 from quant.model import ModelConfig, QuantSNN
 from train import attacks, data, energy
-from train.hire import hire_step, standard_step
+from train.hire import hire_step, scheduled_eps, standard_step
 
 
 class ExperimentError(FlowError):
@@ -131,10 +131,11 @@ def build_model(args, seed: int) -> QuantSNN:
 
 
 class ScheduledOptimizer:
-    """An optimizer whose every step also advances the LR schedule (HIRE steps N times per batch)."""
+    """An optimizer whose every step also advances the LR schedule (HIRE steps N times per batch)
+    and, with `ema`, the exponential moving average of the weights."""
 
-    def __init__(self, opt, sched):
-        self.opt, self.sched = opt, sched
+    def __init__(self, opt, sched, ema=None):
+        self.opt, self.sched, self.ema = opt, sched, ema
 
     def zero_grad(self, set_to_none=True):
         self.opt.zero_grad(set_to_none=set_to_none)
@@ -142,6 +143,31 @@ class ScheduledOptimizer:
     def step(self):
         self.opt.step()
         self.sched.step()
+        if self.ema is not None:
+            self.ema.update()
+
+
+class WeightAverage:
+    """Exponential moving average of a model's parameters (decay per optimizer step); `apply`
+    copies it into the model. Costs one lerp over the ~20k parameters per step."""
+
+    def __init__(self, model, decay: float):
+        self.params = list(model.parameters())
+        self.decay = float(decay)
+        self.avg = [p.detach().clone() for p in self.params]
+        self.n = 0
+
+    @torch.no_grad()
+    def update(self):
+        self.n += 1
+        d = min(self.decay, (1 + self.n) / (10 + self.n))  # warm-up: early weights weigh less
+        for a, p in zip(self.avg, self.params):
+            a.lerp_(p.detach(), 1 - d)
+
+    @torch.no_grad()
+    def apply(self):
+        for a, p in zip(self.avg, self.params):
+            p.copy_(a)
 
 
 def train_model(model, x, y, args, epochs, method, seed, device, desc="train", dist=None):
@@ -171,11 +197,17 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr,
                                                 total_steps=epochs * n_batches * steps_per_batch)
-    opt = ScheduledOptimizer(opt, sched)
+    ema_decay = float(getattr(args, "ema", 0.0) or 0.0)
+    ema = WeightAverage(model, ema_decay) if ema_decay > 0 else None
+    opt = ScheduledOptimizer(opt, sched, ema)
     # Poisson draws: one process keeps its historical generator; ranks draw independently
     g_rate = g if not dist.enabled else torch.Generator().manual_seed(seed + 7919 * (dist.rank + 1))
     rate_fn = (lambda xb, T: attacks.poisson(xb, T, generator=g_rate)) if args.encoding == "rate" else None
     quiet = args.no_progress or not dist.main
+    ramp = float(getattr(args, "eps_ramp", 0.0) or 0.0)
+    step_ratio = float(getattr(args, "noise_step", 1.0) or 1.0)
+    init = getattr(args, "noise_init", "clean") or "clean"
+    g_noise = torch.Generator().manual_seed(seed + 104729 * (dist.rank + 1))
     seconds = []
     for ep in range(epochs):
         perm = torch.randperm(len(x), generator=g)
@@ -187,7 +219,9 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
             idx = shard(perm[b * args.batch_size:(b + 1) * args.batch_size], dist)
             xb, yb = x[idx].to(device), y[idx].to(device)
             if method == "hire":
-                loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, args.train_eps, rate_fn)
+                eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
+                loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, eps, rate_fn,
+                                 step=eps * step_ratio, init=init, generator=g_noise)
             else:
                 loss = standard_step(net, opt, xb, yb, args.timesteps, rate_fn)
             losses.append(loss)
@@ -198,6 +232,8 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
             tqdm.write(f"{desc} epoch {ep + 1}/{epochs}: loss {sum(losses) / len(losses):.4f}"
                        f"{' (rank 0)' if dist.enabled else ''}, {seconds[-1]:.1f} s "
                        f"({len(x) / seconds[-1]:.0f} images/s)")
+    if ema is not None:
+        ema.apply()
     model.eval()
     return seconds
 

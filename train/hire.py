@@ -38,9 +38,27 @@ def standard_step(model, opt, x, y, T, rate_fn=None):
     return float(loss.detach())
 
 
-def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None):
-    """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward."""
-    state, x_p, losses = None, x, []
+INITS = ("clean", "uniform")
+
+
+def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="clean",
+              generator=None):
+    """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward.
+
+    eps: the noise budget (L-inf ball around x); step: the signed-gradient step per period
+    (default eps: with N=2 the second period sees x + eps * sign(g), an FGSM image).
+    init: what period 1 sees, the clean image (the paper) or "uniform": x plus uniform noise in
+    the eps-ball (so that every timestep trains on a perturbed image, as attacks perturb them all,
+    and the next period's step starts from a random point, as in "fast" adversarial training).
+    """
+    step = eps if step is None else step
+    if init not in INITS:
+        raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    x_p = x
+    if init == "uniform" and eps > 0:
+        u = torch.rand(x.shape, generator=generator, device="cpu").to(x.device)
+        x_p = torch.clamp(x + (2 * u - 1) * eps, 0.0, 1.0)
+    state, losses = None, []
     lengths = split_periods(T, periods)
     for i, tp in enumerate(lengths):
         last = i + 1 == len(lengths)
@@ -55,6 +73,14 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None):
         state = None if last else [u.detach() for u in state]
         if not last:
             with torch.no_grad():
-                step = x_in.detach() + eps * x_in.grad.sign()
-                x_p = torch.clamp(x + torch.clamp(step - x, -eps, eps), 0.0, 1.0)
+                moved = x_in.detach() + step * x_in.grad.sign()
+                x_p = torch.clamp(x + torch.clamp(moved - x, -eps, eps), 0.0, 1.0)
     return sum(losses) / len(losses)
+
+
+def scheduled_eps(eps: float, progress: float, ramp: float) -> float:
+    """The noise budget at `progress` (0..1) of training: a linear ramp from 0 to eps over the
+    first `ramp` of the batches (ramp 0: eps from the start)."""
+    if ramp <= 0 or progress >= ramp:
+        return eps
+    return eps * progress / ramp

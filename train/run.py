@@ -51,6 +51,13 @@ def eps_value(s: str) -> float:
     return v
 
 
+def fraction(s: str) -> float:
+    v = number(s)
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {s}")
+    return v
+
+
 def eps_list(s: str) -> list[float]:
     return [eps_value(p) for p in s.split(",") if p.strip()]
 
@@ -113,6 +120,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--periods", type=positive_int, default=2, help="HIRE periods N per minibatch (default 2)")
     g.add_argument("--train-eps", type=eps_value, default=None,
                    help="HIRE noise budget (default 8/255 on fashion-mnist and digits, 2/255 on CIFAR)")
+    g.add_argument("--eps-ramp", type=fraction, default=0.0,
+                   help="HIRE noise schedule: the budget grows linearly from 0 to --train-eps over "
+                        "this fraction of the training batches (default 0: constant)")
+    g.add_argument("--noise-step", type=number, default=1.0,
+                   help="HIRE signed-gradient step per period, as a multiple of the budget "
+                        "(default 1: with 2 periods the second sees an FGSM image)")
+    g.add_argument("--noise-init", choices=("clean", "uniform"), default="clean",
+                   help="HIRE's first period: the clean image (the paper) or uniform noise in the "
+                        "budget's ball (every timestep then trains on a perturbed image)")
+    g.add_argument("--ema", type=fraction, default=0.0,
+                   help="keep an exponential moving average of the weights with this decay per "
+                        "optimizer step and end training on it (default 0: off)")
     g.add_argument("--epochs", type=positive_int, default=5)
     g.add_argument("--batch-size", type=positive_int, default=128,
                    help="effective minibatch (default 128); under torchrun each of N processes "
@@ -151,6 +170,8 @@ def main(argv=None):
         ap.error("--pgd-step must be > 0")
     if args.lr <= 0:
         ap.error("--lr must be > 0")
+    if args.noise_step <= 0:
+        ap.error("--noise-step must be > 0")
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
