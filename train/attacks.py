@@ -14,6 +14,7 @@ ART is imported lazily: `from train.attacks import poisson` stays cheap.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 import numbers
 
@@ -179,17 +180,34 @@ def _attack_context(model, seed):
             torch.cuda.set_rng_state_all(cuda_state)
 
 
-def _classifier(model, generator):
+def _classifier(model, generator, cached: bool = False):
     from art.estimators.classification.pytorch import PyTorchClassifier
 
     dev = _device(model)
-    return PyTorchClassifier(
+    cls = PyTorchClassifier
+    if cached:
+        class Cached(PyTorchClassifier):
+            """predict() answers images it has seen from a cache (a deterministic model gives
+            the same logits again): ART's Square attack re-predicts every image each iteration."""
+            memo: dict = {}
+
+            def predict(self, x, batch_size=128, **kw):
+                keys = [hashlib.blake2b(xi.tobytes(), digest_size=16).digest() for xi in x]
+                todo = [i for i, k in enumerate(keys) if k not in self.memo]
+                if todo:
+                    new = super().predict(x[todo], batch_size=batch_size, **kw)
+                    for i, row in zip(todo, new):
+                        self.memo[keys[i]] = row
+                return np.stack([self.memo[k] for k in keys]) if keys else np.zeros((0, self.nb_classes), np.float32)
+
+        cls = Cached
+    return cls(
         model=LogitsOf(model, generator), loss=nn.CrossEntropyLoss(),
         input_shape=tuple(model.cfg.in_shape), nb_classes=int(model.cfg.n_classes),
         clip_values=(0.0, 1.0), device_type="gpu" if dev.type == "cuda" else "cpu")
 
 
-def _run(model, x, y, eps, make_attack, desc, batch_size, seed, progress):
+def _run(model, x, y, eps, make_attack, desc, batch_size, seed, progress, cached=False):
     """Generate adversarial x in our own batches (tqdm), one ART generate per batch."""
     if eps == 0.0:
         return x.clone()
@@ -197,7 +215,7 @@ def _run(model, x, y, eps, make_attack, desc, batch_size, seed, progress):
     y_np = y.detach().cpu().numpy().astype(np.int64)
     out = np.empty_like(x_np)
     with _attack_context(model, seed):
-        attack = make_attack(_classifier(model, _generator(model, seed)))
+        attack = make_attack(_classifier(model, _generator(model, seed), cached))
         for i in tqdm(range(0, len(x_np), batch_size), desc=desc, unit="batch",
                       disable=not progress, leave=False):
             out[i:i + batch_size] = attack.generate(x_np[i:i + batch_size], y_np[i:i + batch_size])
@@ -249,6 +267,30 @@ def pgd(model, x, y, eps: float = PAPER_EPS, steps: int = 7, step: float = 0.01,
             random_eps=False, verbose=False)
 
     return _run(model, x, y, eps, make, f"pgd eps={eps:.4f}", batch_size, seed, progress)
+
+
+def square(model, x, y, eps: float, queries: int = 1000, p_init: float = 0.3, seed: int = 0,
+           batch_size: int = 256, *, progress: bool = True) -> torch.Tensor:
+    """ART's score-based L-inf Square attack (Andriushchenko et al. 2020): random square patches
+    of +-eps kept when they lower the margin of the model's logits; `queries` iterations, one
+    restart. Needs only the model's outputs, no gradient. Deterministic for a given seed."""
+    eps = _check_eps(eps)
+    if isinstance(queries, bool) or not isinstance(queries, numbers.Integral) or queries < 1:
+        raise ValueError(f"queries must be an integer >= 1, got {queries!r}")
+    p_init = _real(p_init, "p_init")
+    if not 0 < p_init <= 1:
+        raise ValueError(f"p_init must be in (0, 1], got {p_init}")
+    _check_batch(batch_size)
+    _check_xy(model, x, y)
+    from art.attacks.evasion import SquareAttack
+
+    def make(clf):
+        return SquareAttack(clf, norm=np.inf, eps=eps, max_iter=int(queries), p_init=p_init,
+                            nb_restarts=1, batch_size=batch_size, verbose=False)
+
+    # direct-input models are deterministic: unchanged images are answered from a cache
+    return _run(model, x, y, eps, make, f"square eps={eps:.4f}", batch_size, seed, progress,
+                cached=model.cfg.encoding == "direct")
 
 
 def run_attack(name: str, model, x, y, eps: float, **kw) -> torch.Tensor:

@@ -1,0 +1,189 @@
+"""The strong attack suite (train.robustness) on the test suite's small trained run.
+
+Every attack on a few real Fashion-MNIST test images: perturbation inside the eps-ball and [0, 1],
+accuracy never above clean, restarts never weaker than one start; the hardware attack's codes
+are the same whether the golden model or the QAT model scores them, and the C simulation
+classifies them exactly as the golden model does (through the public commands).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import run_cli
+from train import attacks as A
+from train import robustness as R
+
+EPS = 0.1
+
+
+@pytest.fixture(scope="module")
+def small(trained_run):
+    run, _ = trained_run
+    model, cfg = R.load_run(run)
+    x, y = R.test_images(cfg, 200, 40)  # outside the run's own vectors (the first 120)
+    return model, cfg, x, y
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("transfer_cache")
+
+
+def _bounds(x_adv, x, eps):
+    assert x_adv.shape == x.shape and x_adv.dtype == torch.float32
+    assert float((x_adv - x).abs().max()) <= eps + 1e-6
+    assert float(x_adv.min()) >= 0.0 and float(x_adv.max()) <= 1.0
+    assert float((x_adv - x).abs().max()) > 0.5 * eps  # it moved
+
+
+@pytest.mark.parametrize("loss", ["ce", "cw"])
+@pytest.mark.parametrize("surrogate", ["pwl", "fast-sigmoid", "atan"])
+def test_pgd_bounds_accuracy_and_restarts(small, loss, surrogate):
+    model, _, x, y = small
+    ok_clean = R.correct(model, x, y)
+    one = R.pgd(model, x, y, EPS, loss, steps=8, restarts=1, surrogate_name=surrogate,
+                progress=False)
+    two = R.pgd(model, x, y, EPS, loss, steps=8, restarts=2, surrogate_name=surrogate,
+                progress=False)
+    for xa in (one, two):
+        _bounds(xa, x, EPS)
+    ok1, ok2 = R.correct(model, one, y), R.correct(model, two, y)
+    assert ok1.mean() < ok_clean.mean()  # eps 0.1 breaks a one-epoch model
+    assert ok2.mean() <= ok1.mean() <= ok_clean.mean()
+    # restart 0 is the one-start run: every image it broke stays broken ...
+    assert not (ok2 & ~ok1).any()
+    # ... and the margin of every surviving image is no larger
+    with torch.no_grad():
+        m1 = R.margin(model(R.as_seen(model, one))[0], y)
+        m2 = R.margin(model(R.as_seen(model, two))[0], y)
+    assert bool((m2[torch.from_numpy(ok2)] <= m1[torch.from_numpy(ok2)]).all())
+    # the surrogate is restored, the attack is deterministic
+    assert all(b.lif.surrogate == "pwl" for b in model.blocks if hasattr(b, "lif"))
+    assert torch.equal(two, R.pgd(model, x, y, EPS, loss, steps=8, restarts=2,
+                                  surrogate_name=surrogate, progress=False))
+
+
+def test_square_attack(small):
+    model, _, x, y = small
+    xa = A.square(model, x, y, EPS, queries=60, seed=3, progress=False)
+    _bounds(xa, x, EPS)
+    clean = R.correct(model, x, y).mean()
+    assert R.correct(model, xa, y).mean() <= clean
+    assert torch.equal(xa, A.square(model, x, y, EPS, queries=60, seed=3, progress=False))
+    with pytest.raises(ValueError, match="queries"):
+        A.square(model, x, y, EPS, queries=0, progress=False)
+
+
+def test_transfer_sources_are_trained_once_and_cached(small, cache):
+    model, cfg, x, y = small
+    st = R.Settings(source_epochs=1, source_train_limit=600)
+    logs = []
+    for kind in ("snn", "ann"):
+        src = R.transfer_source(kind, model, cfg, st, cache, progress=False, log=logs.append)
+        again = R.transfer_source(kind, model, cfg, st, cache, progress=False, log=logs.append)
+        with torch.no_grad():
+            assert torch.equal(src.logits(x), again.logits(x))
+        assert A.accuracy(src, x, y) > 0.3  # it learned something (chance 0.1)
+        xa = R.run_attack(f"transfer-{kind}", model, x, y, EPS, st, {kind: src}, progress=False)
+        _bounds(xa, x, EPS)
+        assert R.correct(model, xa, y).mean() <= R.correct(model, x, y).mean()
+    assert len([m for m in logs if m.startswith("training the transfer source")]) == 2
+    assert len(list(cache.glob("*.pt"))) == 2
+    assert isinstance(src, R.FloatANN) and src.bits is None
+
+
+def test_square_codes_same_images_from_golden_and_qat_scores(trained_run):
+    """The hardware attack's scores are the golden accumulators; the QAT model's readout is the
+    same integers times the LSB, so the attack finds the same codes from either."""
+    from core import golden
+    from core.runs import load_network, load_vectors
+    run, _ = trained_run
+    net = load_network(run)
+    codes, labels = load_vectors(run, "none", 40)
+    model, _ = R.load_run(run)
+    radius = R.eps_to_codes(EPS)
+    assert radius == 25
+
+    def qat(c):
+        with torch.no_grad():
+            return model(torch.from_numpy(c).float() / 256)[0].double().numpy()
+
+    adv_g, used_g = R.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
+                                   queries=25, seed=1, progress=False)
+    adv_q, used_q = R.square_codes(qat, codes, labels, radius, queries=25, seed=1, progress=False)
+    assert adv_g.dtype == np.uint8 and np.array_equal(adv_g, adv_q)
+    assert np.array_equal(used_g, used_q) and used_g.max() <= 25
+    assert np.abs(adv_g.astype(int) - codes.astype(int)).max() <= radius
+    pred_clean, pred_adv = golden.predict(net, codes)[1], golden.predict(net, adv_g)[1]
+    assert (pred_adv == labels).mean() <= (pred_clean == labels).mean()
+    assert not np.array_equal(adv_g, codes)
+
+
+def test_cli_suite_and_hardware_attack_through_csim(trained_run, tmp_path, cache):
+    """The CLI end to end on a copy of the run: the table, one JSON line, robustness.json, the
+    hw_square codes in vectors.npz, and `python -m hls.csim --attack hw_square` on them."""
+    src, _ = trained_run
+    run = tmp_path / "run"
+    shutil.copytree(src, run)
+    with np.load(run / "vectors.npz") as z:
+        before = {k: z[k] for k in z.files}
+    common = [str(run), "--n", "24", "--offset", "300", "--steps", "5", "--square-queries", "30",
+              "--source-epochs", "1", "--source-train-limit", "600", "--cache", str(cache),
+              "--no-progress"]
+    r = run_cli("train.robustness", *common, "--eps", "8/255", "0.1", "--masking-eps", "0.1",
+                "0.5", "--masking-n", "24", "--hardware", "--hw-queries", "20")
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    rep = json.loads(r.stdout.strip().splitlines()[-1])
+    assert (r.returncode == 1) == bool(rep["flags"])
+    assert "worst case" in r.stdout and "pgd-cw:atan" in r.stdout
+    assert rep == json.loads((run / "robustness.json").read_text())
+    assert rep["images"] == 24 and [round(e["eps"], 6) for e in rep["results"]] == [0.031373, 0.1]
+    names = {f"{w}:{s}" for w in ("pgd-ce", "pgd-cw") for s in ("pwl", "fast-sigmoid", "atan")}
+    names |= {"square", "transfer-snn", "transfer-ann"}
+    for res in rep["results"]:
+        assert set(res["accuracy"]) == names
+        assert res["worst_case"] <= min(res["accuracy"].values()) <= rep["clean"] + 1e-9
+        assert res["worst_case"] <= res["white_box"]
+    assert rep["results"][1]["worst_case"] <= rep["results"][0]["worst_case"] + 1e-9
+    mk = rep["masking"]
+    assert mk["eps"] == [0.1, 0.5] and len(mk["accuracy"]) == 2
+
+    hw = rep["hardware"]
+    assert hw["key"] == "hw_square" and hw["images"] == 120 and hw["qat_equals_golden"]
+    assert hw["golden_accuracy"] <= hw["clean_accuracy"]
+    with np.load(run / "vectors.npz") as z:
+        assert set(z.files) == set(before) | {"hw_square"}
+        for k, v in before.items():
+            assert np.array_equal(z[k], v)  # the other arrays kept
+        adv = z["hw_square"]
+        assert adv.dtype == np.uint8 and adv.shape == before["clean"].shape
+        assert np.abs(adv.astype(int) - before["clean"].astype(int)).max() <= R.eps_to_codes(0.1)
+
+    c = run_cli("hls.csim", str(run), "--attack", "hw_square", "--n", "120", "--out",
+                str(tmp_path / "prj"))
+    assert c.returncode == 0, c.stdout[-2000:] + c.stderr[-2000:]
+    cs = json.loads(c.stdout.strip().splitlines()[-1])
+    assert cs["bit_exact"] and cs["mismatches"] == 0 and cs["images"] == 120
+    assert cs["accuracy"] == round(hw["golden_accuracy"], 4)
+
+    # a second eps merges into robustness.json (same images and settings)
+    r2 = run_cli("train.robustness", *common, "--eps", "0.05", "--masking-eps")
+    assert r2.returncode in (0, 1), r2.stderr[-3000:]
+    merged = json.loads((run / "robustness.json").read_text())
+    assert [round(e["eps"], 6) for e in merged["results"]] == [0.031373, 0.05, 0.1]
+
+
+def test_cli_errors(tmp_path):
+    r = run_cli("train.robustness", str(tmp_path / "nope"), "--no-progress")
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "no such run" in r.stderr
+    r = run_cli("train.robustness", str(tmp_path), "--eps", "2")
+    assert r.returncode == 2 and "eps" in r.stderr
+    r = run_cli("train.robustness", str(tmp_path), "--attacks", "fgsm")
+    assert r.returncode == 2 and "--attacks" in r.stderr
+    r = run_cli("train.robustness", "--help")
+    assert r.returncode == 0 and "worst_case" in r.stdout and "hw_square" in r.stdout

@@ -1,0 +1,827 @@
+"""The strong attack suite: worst-case robustness of a run, on the model as the hardware sees it.
+
+    python -m train.robustness RUN                        # 300 test images from 5000, eps 8/255 and 0.1
+    python -m train.robustness RUN --n 1000 --offset 0 --eps 0.05 0.1 --json out.json
+    python -m train.robustness RUN --hardware             # + the score-based attack on the golden model
+
+Every attack perturbs images x in [0, 1] inside the L-inf ball of radius eps; the model sees the
+8-bit input codes of the result (what RUN/vectors.npz holds and the hardware receives), and an
+image counts as robust only if the class (argmax of the readout accumulators, ties to the lowest
+index, the hardware's rule) is still right. The attacks:
+
+  pgd-ce:S, pgd-cw:S   white-box PGD through the surrogate gradient S, for every surrogate of
+                       quant.lif (the attacker picks the gradient estimate): --steps signed steps
+                       (default 50) from --restarts random starts (default 2), a step of eps/4
+                       decaying to eps/40 (cosine), on the cross-entropy or the Carlini-Wagner
+                       margin; per image the iterate the model got wrong (else the one of lowest
+                       margin) is kept, and images already broken are not attacked further
+  square               score-based black box: ART's Square attack (--square-queries queries)
+  transfer-snn         black box: PGD crafted on an independently trained standard SNN
+  transfer-ann         black box: PGD crafted on a float ANN of the same topology
+
+The transfer sources are trained with the flow's own functions (seeded; --source-epochs on the
+training set) and cached by configuration under $HIRE_SNN_CACHE/transfer (default
+~/.cache/hire-snn/transfer), so reruns and other runs of the same network reuse them.
+
+Rate-coded runs are attacked with their Poisson input frozen to one seeded pattern shared by
+all images (FrozenRate: what hardware with a per-image-reset generator does), so that they are
+deterministic and every attack applies unchanged.
+
+`worst_case` is, per image, the minimum over clean and all attacks (the image counts only if
+every attack failed on it), as AutoAttack reports. The gradient-masking check runs white-box PGD
+at growing eps up to --masking-eps (default 0.5, where a sound attack leaves almost nothing) on
+the first --masking-n images, and flags a run whose accuracy does not fall to --masking-threshold,
+rises with eps, or where a black-box attack beats every white-box one.
+
+--hardware: a Square attack in code space that queries only the integer golden model
+(core.golden, its readout accumulators as scores: what an attacker holding the device sees) on
+the images of RUN/vectors.npz, writes its codes there as `hw_square` (atomically, the other
+arrays kept) and checks that the QAT model classifies them as the golden model does. The C
+simulation and the RTL then measure their accuracy on the same codes:
+
+    python -m hls.csim RUN --attack hw_square        # or: make csim ATTACK=hw_square
+    python -m rtl.simulate RUN --attack hw_square    # or: make rtl-sim ATTACK=hw_square
+
+Prints a table and, last, one JSON object (also written to --json, default RUN/robustness.json,
+merged with the eps already there when the images and settings are the same).
+Exit status: 0 done; 1 a check failed (the masking check flagged the run, or the QAT and golden
+models disagree on the hardware attack's images); 2 an error (missing run, bad flag).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads (see train/run.py)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+from tqdm.auto import tqdm  # noqa: E402
+
+from core.atomic import atomic_file  # noqa: E402
+from core.errors import EXIT_MISMATCH, EXIT_OK, FlowError, RunError, cli, run_cli  # noqa: E402
+from core.runs import DEFAULT_RUN, load_network, load_vectors  # noqa: E402
+from quant import checkpoint as ckpt  # noqa: E402
+from quant.lif import SURROGATES  # noqa: E402
+from quant.model import ModelConfig  # noqa: E402
+from quant.quantizers import INPUT_FRAC_BITS  # noqa: E402
+from train import attacks, data  # noqa: E402
+
+DEFAULT_EPS = (8 / 255, 0.1)
+WHITE_BOX = ("pgd-ce", "pgd-cw")
+BLACK_BOX = ("square", "transfer-snn", "transfer-ann")
+FAMILIES = ("pgd", "square", "transfer")
+HW_KEY = "hw_square"
+
+
+class RobustnessError(FlowError):
+    pass
+
+
+@dataclass
+class Settings:
+    """Everything that defines the suite (stored with the results; merged runs must agree)."""
+
+    steps: int = 50
+    restarts: int = 2
+    step_max: float = 0.25     # first PGD step, x eps
+    step_min: float = 0.025    # last PGD step, x eps (cosine decay between)
+    surrogates: tuple = SURROGATES
+    square_queries: int = 1000
+    square_p_init: float = 0.3
+    transfer_steps: int = 20
+    source_epochs: int = 2
+    source_train_limit: int | None = None
+    families: tuple = FAMILIES
+    seed: int = 0
+
+    def key(self) -> dict:
+        d = asdict(self)
+        d["surrogates"], d["families"] = list(self.surrogates), list(self.families)
+        return d
+
+
+# -- the model's view -------------------------------------------------------------------------
+def load_run(run) -> tuple[nn.Module, SimpleNamespace]:
+    """(model in eval mode, the run's training config) of a run folder."""
+    run = Path(run)
+    if not run.exists():
+        raise RunError(f"{run}: no such run folder; train one with `python train/run.py --quant 4bit`")
+    model, extra = ckpt.load(run)
+    cfg = extra.get("args")
+    if cfg is None and (run / "metrics.json").is_file():
+        cfg = json.loads((run / "metrics.json").read_text()).get("config")
+    if cfg is None:
+        raise RunError(f"{run}: the checkpoint has no training config and there is no metrics.json")
+    return model, SimpleNamespace(**cfg)
+
+
+def test_images(cfg, offset: int, n: int):
+    """Test images offset..offset+n of the run's dataset (x float (n, C, H, W), y int64)."""
+    try:
+        x, y = data.load(cfg.dataset, "test", getattr(cfg, "data_dir", None), offset + n)
+    except data.DataError as e:
+        raise RunError(str(e)) from e
+    if len(x) < offset + n:
+        raise RobustnessError(f"--offset {offset} --n {n}: the {cfg.dataset} test set has "
+                              f"{len(x)} images")
+    return x[offset:offset + n], y[offset:offset + n]
+
+
+def as_seen(model, x: torch.Tensor) -> torch.Tensor:
+    """Images the way the hardware receives them: the 8-bit codes, back in [0, 1) units
+    (float and rate-coded models take the image itself: they have no hardware input)."""
+    if model.bits is None or model.cfg.encoding != "direct":
+        return x
+    return model.input_codes(x).to(torch.float32) / 2 ** INPUT_FRAC_BITS
+
+
+def correct(model, x, y, seed: int = 0) -> np.ndarray:
+    """Per image: classified right from its 8-bit codes (bool (N,))."""
+    pred = attacks.predict(model, as_seen(model, x), seed=seed)
+    return (pred == y.cpu().long()).numpy()
+
+
+@contextlib.contextmanager
+def surrogate(model, name: str | None):
+    """Every LIF layer's backward through surrogate `name` (None: the trained one)."""
+    lifs = [b.lif for b in getattr(model, "blocks", ()) if hasattr(b, "lif")]
+    old = [lif.surrogate for lif in lifs]
+    if name is not None:
+        if name not in SURROGATES:
+            raise ValueError(f"unknown surrogate {name!r}; choose from {', '.join(SURROGATES)}")
+        for lif in lifs:
+            lif.surrogate = name
+    try:
+        yield
+    finally:
+        for lif, s in zip(lifs, old):
+            lif.surrogate = s
+
+
+class FrozenRate(nn.Module):
+    """A rate-coded model whose Poisson input is one fixed, seeded pattern: spikes_t = [x > U_t]
+    with U (T, C, H, W) uniform, the same for every image, as hardware whose pseudo-random
+    generator restarts with each image would produce. The model is then a deterministic function
+    of the image (the attacker knows the pattern: the worst case of the random encoder), so every
+    attack of the suite applies as it does to direct input. Gradient straight-through, as
+    train.attacks.poisson."""
+
+    def __init__(self, model, seed: int = 0):
+        super().__init__()
+        self.snn = model
+        g = torch.Generator().manual_seed(int(seed) + 7)
+        T = int(model.cfg.timesteps)
+        self.register_buffer("u", torch.rand((T, 1, *model.cfg.in_shape), generator=g))
+        self.cfg = ModelConfig(**{**model.cfg.to_dict(), "encoding": "direct"})
+        self.bits = None
+        self.blocks = model.blocks
+
+    def forward(self, x, state=None, timesteps=None, record=False, keep_state=True):
+        s = (x.unsqueeze(0) > self.u).to(x.dtype) + (x - x.detach()).unsqueeze(0)
+        return self.snn(s, state=state, record=record, keep_state=keep_state)
+
+    def logits(self, x, timesteps=None):
+        return self(x)[0] / self.u.shape[0]
+
+
+# -- white box --------------------------------------------------------------------------------
+def margin(acc: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """acc[y] - max over the other classes (> 0: right with a clear lead)."""
+    zy = acc.gather(1, y[:, None])[:, 0]
+    other = acc.masked_fill(F.one_hot(y, acc.shape[1]).bool(), -math.inf)
+    return zy - other.max(1).values
+
+
+def _objective(logits, y, loss):
+    if loss == "ce":
+        return F.cross_entropy(logits, y, reduction="sum")
+    if loss == "cw":
+        return -margin(logits, y).sum()
+    raise ValueError(f"unknown loss {loss!r}; choose ce or cw")
+
+
+def step_size(k: int, steps: int, eps: float, step_max: float, step_min: float) -> float:
+    """Step k of `steps`: cosine from step_max * eps down to step_min * eps."""
+    c = 0.5 * (1 + math.cos(math.pi * k / max(steps - 1, 1)))
+    return eps * (step_min + (step_max - step_min) * c)
+
+
+def pgd(model, x, y, eps: float, loss: str = "ce", steps: int = 50, restarts: int = 2,
+        surrogate_name: str | None = None, seed: int = 0, step_max: float = 0.25,
+        step_min: float = 0.025, keep: str = "best", batch_size: int = 500,
+        progress: bool = True, desc: str = "pgd") -> torch.Tensor:
+    """L-inf PGD with random restarts. Returns x_adv (same shape as x, inside the ball).
+
+    keep="best": per image the first iterate the model (on its 8-bit codes) got wrong, else the
+    iterate of lowest margin over all restarts; images already wrong are not attacked further
+    (the model's forward on an iterate is the hardware's arithmetic, so "wrong" is exact).
+    keep="last": the last iterate of each image's last restart (for transfer: no target queries).
+    """
+    attacks._check_eps(eps)
+    attacks._check_xy(model, x, y)
+    if keep not in ("best", "last"):
+        raise ValueError("keep must be 'best' or 'last'")
+    if int(steps) < 1 or int(restarts) < 1:
+        raise ValueError("steps and restarts must be >= 1")
+    x = x.detach().float()
+    out = x.clone()
+    if eps == 0.0:
+        return out
+    dev = attacks._device(model)
+    T = int(model.cfg.timesteps)
+    rate = model.cfg.encoding == "rate"
+    with attacks._attack_context(model, seed), surrogate(model, surrogate_name):
+        gen = torch.Generator().manual_seed(int(seed))
+        enc_gen = attacks._generator(model, seed + 1) if rate else None
+        n_batches = -(-len(x) // batch_size)
+        bar = tqdm(total=n_batches * restarts * steps, desc=desc, unit="step",
+                   disable=not progress, leave=False)
+        for i in range(0, len(x), batch_size):
+            xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
+            n = len(xb)
+            best = xb.clone()
+            best_m = torch.full((n,), math.inf, device=dev)
+            fooled = torch.zeros(n, dtype=torch.bool, device=dev)
+            lo, hi = (xb - eps).clamp(0, 1), (xb + eps).clamp(0, 1)
+            for r in range(restarts):
+                act = (~fooled).nonzero()[:, 0] if keep == "best" else torch.arange(n, device=dev)
+                if len(act) == 0:
+                    break
+                delta = (torch.rand(xb.shape, generator=gen) * 2 - 1).to(dev) * eps
+                xk = torch.minimum(torch.maximum(xb + delta, lo), hi)[act]
+                for k in range(steps + 1):
+                    xk.requires_grad_(k < steps)
+                    acc = model(attacks._encode(model, xk, enc_gen))[0]
+                    ya = yb[act]
+                    if keep == "best":
+                        with torch.no_grad():
+                            wrong = attacks.argmax_lowest(acc) != ya
+                            m = margin(acc, ya)
+                            better = wrong | (m < best_m[act])
+                            idx = act[better]
+                            best[idx] = xk.detach()[better]
+                            best_m[idx] = torch.where(wrong, -math.inf, m)[better]
+                            fooled[act[wrong]] = True
+                    if k == steps:
+                        break
+                    obj = _objective(acc / T, ya, loss)
+                    g, = torch.autograd.grad(obj, xk)
+                    with torch.no_grad():
+                        a = step_size(k, steps, eps, step_max, step_min)
+                        xk = xk.detach() + a * g.sign()
+                        xk = torch.minimum(torch.maximum(xk, lo[act]), hi[act])
+                        if keep == "best" and not rate:  # broken images leave the batch
+                            still = ~fooled[act]
+                            act, xk = act[still], xk[still]
+                    bar.update(1)
+                    if len(act) == 0:
+                        break
+                if keep == "last":
+                    best = xk.detach()
+            out[i:i + batch_size] = best.cpu()
+        bar.close()
+    # exact bounds (the arithmetic above stays inside them; this is the contract)
+    return torch.minimum(torch.maximum(out, x - eps), x + eps).clamp_(0.0, 1.0)
+
+
+# -- transfer sources -------------------------------------------------------------------------
+class FloatANN(nn.Module):
+    """The SNN's topology as a float ANN: its convs / dense layers with ReLU instead of LIF
+    neurons, max pooling, the same readout; no bias (as the SNN). The forward has the SNN's
+    signature so that the flow's train_model and attacks take it: acc = logits * T."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = ModelConfig(**{**cfg.to_dict(), "quant": "float", "encoding": "direct"})
+        self.bits = None
+        layers, s = [], tuple(self.cfg.in_shape)
+        for tok in self.cfg.layers:
+            kind, arg = tok[0], tok[1:]
+            if kind == "c":
+                layers += [nn.Conv2d(s[0], int(arg), 3, padding=1, bias=False), nn.ReLU()]
+                s = (int(arg), *s[1:])
+            elif kind == "p":
+                layers.append(nn.MaxPool2d(int(arg)))
+                s = (s[0], s[1] // int(arg), s[2] // int(arg))
+            elif kind in "fr":
+                n_out = self.cfg.n_classes if kind == "r" else int(arg)
+                if len(s) == 3:
+                    layers.append(nn.Flatten())
+                    s = (s[0] * s[1] * s[2],)
+                layers.append(nn.Linear(s[0], n_out, bias=False))
+                if kind == "f":
+                    layers.append(nn.ReLU())
+                s = (n_out,)
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x, state=None, timesteps=None, record=False, keep_state=True):
+        T = int(timesteps or self.cfg.timesteps)
+        return self.net(x) * T, [], []
+
+    def logits(self, x, timesteps=None):
+        return self.net(x)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("HIRE_SNN_CACHE")
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    root = Path(base) if base else (Path(xdg) if xdg else Path.home() / ".cache") / "hire-snn"
+    return root / "transfer"
+
+
+def _source_args(cfg, st: Settings):
+    return SimpleNamespace(batch_size=128, lr=2e-3, periods=1, train_eps=0.0, eps_ramp=0.0,
+                           timesteps=8, encoding="direct", no_progress=True)
+
+
+def transfer_source(kind: str, model, cfg, st: Settings, cache: Path | None = None,
+                    progress: bool = True, log=print) -> nn.Module:
+    """The cached transfer source of this network (kind "snn" or "ann"), trained when missing.
+
+    snn: the run's network with direct input, T=8, standard BPTT; ann: FloatANN. Both from seed
+    10007 (10008 if the run itself used 10007), --source-epochs on the training set."""
+    from train.experiment import seed_everything, train_model
+    cache = cache or cache_dir()
+    seed = 10007 if getattr(cfg, "seed", 0) != 10007 else 10008
+    mcfg = ModelConfig(**{**model.cfg.to_dict(), "encoding": "direct",
+                          "timesteps": model.cfg.timesteps if model.cfg.encoding == "direct" else 8})
+    ident = {"kind": kind, "model": mcfg.to_dict(), "dataset": cfg.dataset, "seed": seed,
+             "epochs": st.source_epochs, "train_limit": st.source_train_limit, "version": 1}
+    if kind == "ann":
+        ident["model"] = {k: v for k, v in ident["model"].items() if k in ("arch", "in_shape",
+                                                                           "n_classes", "layers")}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
+    path = cache / f"{kind}-{cfg.dataset}-{key}.pt"
+    if path.is_file():
+        try:
+            if kind == "snn":
+                return ckpt.load(path)[0]
+            ann = FloatANN(mcfg)
+            ann.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            return ann.eval()
+        except (ckpt.CheckpointError, RuntimeError, OSError, ValueError) as e:
+            log(f"transfer source {path} unreadable ({e}); training it again")
+    try:
+        xtr, ytr = data.load(cfg.dataset, "train", getattr(cfg, "data_dir", None), st.source_train_limit)
+    except data.DataError as e:
+        raise RunError(str(e)) from e
+    log(f"training the transfer source ({kind}, seed {seed}, {st.source_epochs} epoch(s) on "
+        f"{len(xtr)} images) into {path}")
+    seed_everything(seed)
+    torch.manual_seed(seed)
+    from quant.model import QuantSNN
+    src = QuantSNN(mcfg) if kind == "snn" else FloatANN(mcfg)
+    a = _source_args(cfg, st)
+    a.timesteps = int(mcfg.timesteps)
+    a.no_progress = not progress
+    train_model(src, xtr, ytr, a, st.source_epochs, "standard", seed, torch.device("cpu"),
+                desc=f"transfer source ({kind})")
+    src.eval()
+    if kind == "snn":
+        ckpt.save(path, src, extra={"transfer_source": ident})
+    else:
+        with atomic_file(path) as tmp:
+            torch.save(src.state_dict(), tmp)
+    return src
+
+
+# -- the suite --------------------------------------------------------------------------------
+def attack_names(st: Settings, model) -> list[str]:
+    names = []
+    if "pgd" in st.families:
+        for s in st.surrogates:
+            names += [f"{w}:{s}" for w in WHITE_BOX]
+    if "square" in st.families:
+        names.append("square")
+    if "transfer" in st.families:
+        names += ["transfer-snn", "transfer-ann"]
+    return names
+
+
+def is_white_box(name: str) -> bool:
+    return name.startswith("pgd-")
+
+
+def run_attack(name, model, x, y, eps, st: Settings, sources=None, progress=True):
+    """x_adv of one attack of the suite."""
+    if name.startswith("pgd-"):
+        loss, sur = name[4:].split(":")
+        return pgd(model, x, y, eps, loss, st.steps, st.restarts, sur, st.seed, st.step_max,
+                   st.step_min, progress=progress, desc=f"{name} eps={eps:.4f}")
+    if name == "square":
+        return attacks.square(model, x, y, eps, queries=st.square_queries, p_init=st.square_p_init,
+                              seed=st.seed, batch_size=len(x), progress=progress)
+    if name.startswith("transfer-"):
+        src = sources[name.split("-", 1)[1]]
+        return pgd(src, x, y, eps, "ce", st.transfer_steps, 1, None, st.seed, 0.25, 0.25,
+                   keep="last", progress=progress, desc=f"{name} eps={eps:.4f}")
+    raise ValueError(f"unknown attack {name!r}")
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def evaluate(model, cfg, x, y, eps_list, st: Settings, progress=True, log=print, cache=None):
+    """The suite on images (x, y) at each eps: (clean, [per-eps result], per-image arrays)."""
+    names = attack_names(st, model)
+    sources = {}
+    if "transfer" in st.families:
+        for kind in ("snn", "ann"):
+            w0, c0 = _clock()
+            sources[kind] = transfer_source(kind, model, cfg, st, cache, progress, log)
+            w1, c1 = _clock()
+            if w1 - w0 > 1:
+                log(f"transfer source {kind}: {w1 - w0:.0f} s ({c1 - c0:.0f} s CPU)")
+    if model.cfg.encoding == "rate":
+        model = FrozenRate(model, st.seed)
+    ok_clean = correct(model, x, y, st.seed)
+    results, per_image = [], {}
+    for eps in eps_list:
+        row = {"eps": eps, "accuracy": {}, "seconds": {}, "cpu_seconds": {}}
+        ok_all = {}
+        for name in names:
+            w0, c0 = _clock()
+            x_adv = run_attack(name, model, x, y, eps, st, sources, progress)
+            w1, c1 = _clock()
+            if float((x_adv - x).abs().max()) > eps + 1e-6 or x_adv.min() < 0 or x_adv.max() > 1:
+                raise AssertionError(f"{name} left the eps-ball or [0, 1]")  # never: a bug
+            ok = correct(model, x_adv, y, st.seed)
+            ok_all[name] = ok
+            row["accuracy"][name] = float(ok.mean())
+            row["seconds"][name] = round(w1 - w0, 2)
+            row["cpu_seconds"][name] = round(c1 - c0, 2)
+            log(f"  eps {eps:.4f} {name:<22} {ok.mean():.4f}  ({w1 - w0:.1f} s)")
+        worst = ok_clean.copy()
+        for ok in ok_all.values():
+            worst &= ok
+        wb = [n for n in names if is_white_box(n)]
+        bb = [n for n in names if not is_white_box(n)]
+        row["worst_case"] = float(worst.mean())
+        if wb:
+            ok_wb = np.logical_and.reduce([ok_all[n] for n in wb])
+            row["white_box"] = float(np.logical_and(ok_wb, ok_clean).mean())
+            row["best_white_box"] = min(wb, key=lambda n: row["accuracy"][n])
+        if bb:
+            row["best_black_box"] = min(bb, key=lambda n: row["accuracy"][n])
+        if wb and bb:
+            ok_bb = np.logical_and.reduce([ok_all[n] for n in bb])
+            # images a black-box attack broke that survived every white-box one
+            row["broken_only_by_black_box"] = int((ok_wb & ~ok_bb & ok_clean).sum())
+        results.append(row)
+        per_image[eps] = {"worst": worst, **ok_all}
+    return float(ok_clean.mean()), results, per_image, model
+
+
+def masking_check(model, x, y, eps_list, st: Settings, threshold: float, results,
+                  progress=True, log=print) -> dict:
+    """PGD (CE and CW through the trained surrogate) at growing eps; flags of gradient masking."""
+    accs = []
+    for eps in eps_list:
+        ok = correct(model, x, y, st.seed)
+        for loss in ("ce", "cw"):
+            x_adv = pgd(model, x, y, eps, loss, st.steps, 1, None, st.seed, st.step_max,
+                        st.step_min, progress=progress, desc=f"masking pgd-{loss} eps={eps:.3f}")
+            ok &= correct(model, x_adv, y, st.seed)
+        accs.append(float(ok.mean()))
+        log(f"  masking check eps {eps:.3f}: {ok.mean():.4f}")
+    flags = []
+    if accs and accs[-1] > threshold:
+        flags.append(f"white-box PGD leaves {accs[-1]:.1%} at eps {eps_list[-1]:g}, where a sound "
+                     f"attack wins (threshold {threshold:.0%}): gradient masking?")
+    rises = [(a, b) for a, b in zip(eps_list, eps_list[1:])
+             if accs[eps_list.index(b)] > accs[eps_list.index(a)] + 0.02]
+    if rises:
+        flags.append("accuracy rises with eps between " + ", ".join(f"{a:g} and {b:g}" for a, b in rises))
+    for r in results:
+        wb = [v for k, v in r["accuracy"].items() if is_white_box(k)]
+        for k, v in r["accuracy"].items():
+            if not is_white_box(k) and wb and v < min(wb):
+                flags.append(f"eps {r['eps']:.4f}: black-box {k} ({v:.1%}) beats every white-box "
+                             f"attack (best {min(wb):.1%})")
+    return {"eps": list(eps_list), "images": len(x), "accuracy": accs,
+            "threshold": threshold, "flags": flags, "ok": not flags}
+
+
+# -- the hardware attack ----------------------------------------------------------------------
+def _p_selection(p_init: float, it: int, n_iters: int) -> float:
+    """The fraction of pixels a square covers at iteration `it` (Andriushchenko et al. 2020)."""
+    it = int(it / n_iters * 10000)
+    for bound, div in ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
+                       (6000, 128), (8000, 256)):
+        if it <= bound:
+            return p_init / div
+    return p_init / 512
+
+
+def square_codes(scores, codes: np.ndarray, labels: np.ndarray, radius: int, queries: int = 300,
+                 p_init: float = 0.3, seed: int = 0, progress: bool = True, desc: str = "square"):
+    """L-inf Square attack (Andriushchenko et al. 2020) on 8-bit codes, scored by `scores`.
+
+    scores(codes uint8 (n, C, H, W)) -> (n, classes) array (e.g. the golden model's readout
+    accumulators). Codes move inside [c - radius, c + radius] and [0, 255]; the loss is the
+    margin score[y] - max other; an image stops when the class (argmax, ties to the lowest
+    index) is wrong. One query per image per iteration. Deterministic for a seed.
+    Returns (adversarial codes uint8, queries used per image).
+    """
+    rng = np.random.default_rng(seed)
+    c0 = codes.astype(np.int16)
+    lo, hi = np.clip(c0 - radius, 0, 255), np.clip(c0 + radius, 0, 255)
+    n, ch, h, w = codes.shape
+    y = np.asarray(labels, np.int64)
+
+    def evaluate(c, yy):
+        s = np.asarray(scores(c.astype(np.uint8)), np.float64)
+        zy = s[np.arange(len(s)), yy]
+        other = s.copy()
+        other[np.arange(len(s)), yy] = -np.inf
+        wrong = np.argmax(s, axis=1) != yy  # numpy's argmax: ties to the lowest index
+        return zy - other.max(1), wrong
+
+    # init: vertical stripes of +-radius
+    best = np.clip(c0 + radius * rng.choice([-1, 1], size=(n, ch, 1, w)), lo, hi)
+    m, wrong = evaluate(best, y)
+    used = np.ones(n, np.int64)
+    bar = tqdm(range(queries - 1), desc=desc, unit="query", disable=not progress, leave=False)
+    rows, cols = np.arange(h)[None, :], np.arange(w)[None, :]
+    for it in bar:
+        act = np.flatnonzero(~wrong)
+        if len(act) == 0:
+            break
+        p = _p_selection(p_init, it, queries)
+        s = min(max(int(round(math.sqrt(p * h * w))), 1), h - 1)
+        k = len(act)
+        r0 = rng.integers(0, h - s + 1, size=k)
+        q0 = rng.integers(0, w - s + 1, size=k)
+        win = (((rows >= r0[:, None]) & (rows < r0[:, None] + s))[:, None, :, None]
+               & ((cols >= q0[:, None]) & (cols < q0[:, None] + s))[:, None, None, :])
+        sign = rng.choice([-1, 1], size=(k, ch, 1, 1))
+        cur = best[act]
+        new = np.where(win, np.clip(c0[act] + radius * sign, lo[act], hi[act]), cur)
+        same = ~(new != cur).reshape(k, -1).any(1)  # the window changed nothing: flip its sign
+        if same.any():
+            flip = np.where(win, np.clip(c0[act] - radius * sign, lo[act], hi[act]), cur)
+            new[same] = flip[same]
+        m_new, wrong_new = evaluate(new, y[act])
+        used[act] += 1
+        better = (m_new < m[act]) | wrong_new
+        best[act[better]] = new[better]
+        m[act[better]] = m_new[better]
+        wrong[act[wrong_new]] = True
+        if it % 20 == 0:
+            bar.set_postfix(robust=f"{(~wrong).mean():.3f}")
+    return best.astype(np.uint8), used
+
+
+def eps_to_codes(eps: float) -> int:
+    """The largest code step within eps: the input value is code * 2^-8."""
+    return int(math.floor(eps * 2 ** INPUT_FRAC_BITS + 1e-9))
+
+
+def hardware_attack(run, eps: float, queries: int, p_init: float, seed: int, key: str = HW_KEY,
+                    progress: bool = True, log=print) -> dict:
+    """Square attack on the golden model over RUN/vectors.npz; codes saved as `key`."""
+    from core import golden
+    run = Path(run)
+    net = load_network(run)
+    codes, labels = load_vectors(run, "none", None, net.in_shape)
+    radius = eps_to_codes(eps)
+    if key in ("clean", "fgsm", "pgd", "labels", "eps") or not key.isidentifier():
+        raise RobustnessError(f"--hw-key {key!r}: choose a new array name")
+
+    def scores(c):
+        return golden.predict(net, c, chunk=250)[0]
+
+    w0, c0 = _clock()
+    adv, used = square_codes(scores, codes, labels, radius, queries, p_init, seed, progress,
+                             desc=f"hardware square eps={eps:.4f}")
+    w1, c1 = _clock()
+    acc_g, pred_g = golden.predict(net, adv)
+    pred_clean = golden.predict(net, codes)[1]
+    # the QAT model on the same codes: it must classify them exactly as the golden model does
+    model, _ = ckpt.load(run)
+    pred_q = attacks.predict(model, torch.from_numpy(adv).float() / 2 ** INPUT_FRAC_BITS).numpy()
+    path = run / "vectors.npz"
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays[key] = adv
+    with atomic_file(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    n = len(labels)
+    return {"key": key, "images": n, "eps": eps, "code_radius": radius, "queries": queries,
+            "p_init": p_init, "seed": seed,
+            "max_code_change": int(np.abs(adv.astype(np.int16) - codes.astype(np.int16)).max()),
+            "clean_accuracy": float((pred_clean == labels).mean()),
+            "golden_accuracy": float((pred_g == labels).mean()),
+            "qat_accuracy": float((pred_q == labels).mean()),
+            "qat_equals_golden": bool(np.array_equal(pred_q, pred_g)),
+            "mean_queries": float(used.mean()), "seconds": round(w1 - w0, 1),
+            "cpu_seconds": round(c1 - c0, 1),
+            "check": [f"python -m hls.csim {run} --attack {key} --n {n}",
+                      f"python -m rtl.simulate {run} --attack {key} --n {n}"]}
+
+
+# -- output -----------------------------------------------------------------------------------
+def table(report: dict) -> str:
+    res = report["results"]
+    if not res:
+        return f"clean {report['clean']:.4f} ({report['images']} images)"
+    names = list(res[0]["accuracy"])
+    head = ["attack"] + [f"eps {r['eps']:.4f} ({r['eps'] * 255:.1f}/255)" for r in res]
+    rows = [["clean"] + [f"{report['clean']:.4f}"] * len(res)]
+    rows += [[n] + [f"{r['accuracy'][n]:.4f}" for r in res] for n in names]
+    rows.append(["worst case"] + [f"{r['worst_case']:.4f}" for r in res])
+    wid = [max(len(row[i]) for row in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, wid)) for row in [head] + rows]
+    lines.insert(1, "  ".join("-" * w for w in wid))
+    lines.insert(len(lines) - 1, "  ".join("-" * w for w in wid))
+    return "\n".join(lines)
+
+
+def merge(path: Path, report: dict) -> dict:
+    """Add the eps results already in `path` that this run did not redo (same images and settings)."""
+    if not path.is_file():
+        return report
+    try:
+        old = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return report
+    same = all(old.get(k) == report.get(k) for k in ("offset", "images", "settings", "checkpoint"))
+    if not same:
+        return report
+    have = {round(r["eps"], 8) for r in report["results"]}
+    extra = [r for r in old.get("results", []) if round(r["eps"], 8) not in have]
+    if extra:
+        report["results"] = sorted(report["results"] + extra, key=lambda r: r["eps"])
+    if "hardware" not in report and "hardware" in old:
+        report["hardware"] = old["hardware"]
+    if report.get("masking") is None and old.get("masking") is not None:
+        report["masking"] = old["masking"]
+    return report
+
+
+def _checkpoint_id(run: Path) -> str:
+    return hashlib.sha256((run / "checkpoint.pt").read_bytes()).hexdigest()[:16]
+
+
+# -- CLI --------------------------------------------------------------------------------------
+def _eps(s):
+    from train.run import eps_value
+    return eps_value(s)
+
+
+def parser():
+    ap = argparse.ArgumentParser(prog="python -m train.robustness", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
+                    help=f"run folder with checkpoint.pt (default {DEFAULT_RUN})")
+    g = ap.add_argument_group("images and budgets")
+    g.add_argument("--n", type=int, default=300, help="test images attacked (default 300)")
+    g.add_argument("--offset", type=int, default=5000,
+                   help="first test image (default 5000: outside the run's own vectors)")
+    g.add_argument("--eps", type=_eps, nargs="+", default=list(DEFAULT_EPS),
+                   help="L-inf budgets, floats or fractions (default 8/255 0.1)")
+    g = ap.add_argument_group("attacks")
+    g.add_argument("--attacks", default=",".join(FAMILIES),
+                   help=f"families to run, comma-separated from {', '.join(FAMILIES)} or none "
+                        "(default all)")
+    g.add_argument("--steps", type=int, default=50, help="PGD steps per restart (default 50)")
+    g.add_argument("--restarts", type=int, default=2, help="PGD random restarts (default 2)")
+    g.add_argument("--step-max", type=float, default=0.25,
+                   help="first PGD step as a fraction of eps (default 0.25)")
+    g.add_argument("--step-min", type=float, default=0.025,
+                   help="last PGD step as a fraction of eps, cosine decay between (default 0.025; "
+                        "equal to --step-max: a constant step)")
+    g.add_argument("--surrogates", default=",".join(SURROGATES),
+                   help=f"surrogate gradients PGD goes through (default {','.join(SURROGATES)})")
+    g.add_argument("--square-queries", type=int, default=1000, help="Square attack queries (default 1000)")
+    g.add_argument("--square-p-init", type=float, default=0.3,
+                   help="Square attack's initial fraction of pixels per square (default 0.3)")
+    g.add_argument("--transfer-steps", type=int, default=20, help="PGD steps on the transfer sources")
+    g.add_argument("--source-epochs", type=int, default=2, help="training epochs of the transfer sources")
+    g.add_argument("--source-train-limit", type=int, default=None,
+                   help="training images of the transfer sources (default all)")
+    g.add_argument("--cache", default=None,
+                   help="folder of the cached transfer sources (default $HIRE_SNN_CACHE/transfer "
+                        "or ~/.cache/hire-snn/transfer)")
+    g.add_argument("--seed", type=int, default=0)
+    g = ap.add_argument_group("gradient-masking check")
+    g.add_argument("--masking-eps", type=_eps, nargs="*", default=[0.1, 0.2, 0.3, 0.5],
+                   help="budgets of the check (default 0.1 0.2 0.3 0.5; none: skip it)")
+    g.add_argument("--masking-n", type=int, default=100, help="images of the check (default 100)")
+    g.add_argument("--masking-threshold", type=float, default=0.05,
+                   help="largest accuracy allowed at the last budget (default 0.05)")
+    g = ap.add_argument_group("hardware attack")
+    g.add_argument("--hardware", action="store_true",
+                   help="also attack the golden model (scores only) on RUN/vectors.npz, saving hw_square")
+    g.add_argument("--hw-eps", type=_eps, default=None, help="its budget (default the largest --eps)")
+    g.add_argument("--hw-queries", type=int, default=300, help="its queries per image (default 300)")
+    g.add_argument("--hw-key", default=HW_KEY, help=f"the array it writes (default {HW_KEY})")
+    g = ap.add_argument_group("output")
+    g.add_argument("--json", default=None, help="write the JSON here too (default RUN/robustness.json)")
+    g.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    g.add_argument("--no-progress", action="store_true")
+    return ap
+
+
+@cli
+def main(argv=None) -> int:
+    ap = parser()
+    a = ap.parse_args(argv)
+    for flag in ("n", "steps", "restarts", "square_queries", "transfer_steps", "source_epochs",
+                 "masking_n", "hw_queries", "threads"):
+        if getattr(a, flag) < 1:
+            ap.error(f"--{flag.replace('_', '-')} must be >= 1")
+    if a.offset < 0:
+        ap.error("--offset must be >= 0")
+    fams = tuple(f for f in a.attacks.split(",") if f and f != "none")
+    if any(f not in FAMILIES for f in fams):
+        ap.error(f"--attacks: choose from {', '.join(FAMILIES)} or none")
+    surs = tuple(s for s in a.surrogates.split(",") if s)
+    if not surs or any(s not in SURROGATES for s in surs):
+        ap.error(f"--surrogates: choose from {', '.join(SURROGATES)}")
+    if not 0 < a.square_p_init <= 1:
+        ap.error("--square-p-init must be in (0, 1]")
+    if not 0 < a.step_min <= a.step_max:
+        ap.error("--step-min and --step-max: need 0 < step-min <= step-max")
+    torch.set_num_threads(a.threads)
+    run = Path(a.run)
+    st = Settings(steps=a.steps, restarts=a.restarts, step_max=a.step_max, step_min=a.step_min,
+                  surrogates=surs,
+                  square_queries=a.square_queries, square_p_init=a.square_p_init,
+                  transfer_steps=a.transfer_steps, source_epochs=a.source_epochs,
+                  source_train_limit=a.source_train_limit, families=fams, seed=a.seed)
+    progress = not a.no_progress
+    log = (lambda m: tqdm.write(m, file=sys.stderr)) if progress else (lambda m: print(m, file=sys.stderr))
+    model, cfg = load_run(run)
+    if a.hardware and model.cfg.encoding != "direct":
+        raise RobustnessError("--hardware needs a run with a hardware IR (direct input, quantized)")
+    x, y = test_images(cfg, a.offset, a.n)
+    w0, c0 = _clock()
+    clean, results, _, target = evaluate(model, cfg, x, y, sorted(a.eps), st, progress, log,
+                                         Path(a.cache) if a.cache else None)
+    w1, c1 = _clock()
+    report = {"run": str(run), "checkpoint": _checkpoint_id(run), "method": cfg.method,
+              "encoding": model.cfg.encoding, "timesteps": model.cfg.timesteps,
+              "quant": model.cfg.quant, "offset": a.offset, "images": a.n, "clean": clean,
+              "input_noise": ("rate-coded: one seeded Poisson pattern for every image (FrozenRate)"
+                              if model.cfg.encoding == "rate" else None),
+              "results": results, "settings": st.key(),
+              "timing": {"suite_wall_s": round(w1 - w0, 1), "suite_cpu_s": round(c1 - c0, 1),
+                         "torch_threads": torch.get_num_threads()}}
+    flags = []
+    if a.masking_eps:
+        k = min(a.masking_n, a.n)
+        w2, c2 = _clock()
+        report["masking"] = masking_check(target, x[:k], y[:k], sorted(a.masking_eps), st,
+                                          a.masking_threshold, results, progress, log)
+        w3, c3 = _clock()
+        report["timing"].update(masking_wall_s=round(w3 - w2, 1), masking_cpu_s=round(c3 - c2, 1))
+        flags += report["masking"]["flags"]
+    else:
+        report["masking"] = None
+    if a.hardware:
+        hw = hardware_attack(run, a.hw_eps or max(a.eps), a.hw_queries, a.square_p_init, a.seed,
+                             a.hw_key, progress, log)
+        report["hardware"] = hw
+        if not hw["qat_equals_golden"]:
+            flags.append("the QAT model and the golden model disagree on the hardware attack's images")
+    report["flags"] = flags
+    out = Path(a.json) if a.json else run / "robustness.json"
+    report = merge(out, report)
+    with atomic_file(out) as tmp:
+        tmp.write_text(json.dumps(report, indent=1) + "\n")
+    print(table(report))
+    if report.get("masking"):
+        mk = report["masking"]
+        print("masking check (PGD-CE and CW, %d images): " % mk["images"]
+              + ", ".join(f"eps {e:g} {v:.3f}" for e, v in zip(mk["eps"], mk["accuracy"])))
+    if a.hardware:
+        hw = report["hardware"]
+        print(f"hardware attack ({hw['images']} images of vectors.npz, eps {hw['eps']:.4f}, "
+              f"{hw['queries']} queries): golden {hw['golden_accuracy']:.4f} (clean "
+              f"{hw['clean_accuracy']:.4f}), QAT model equal: {hw['qat_equals_golden']}; "
+              f"check: {hw['check'][0]}")
+    for f in flags:
+        print(f"FLAG: {f}")
+    print(f"suite: {report['timing']['suite_wall_s']} s wall, {report['timing']['suite_cpu_s']} s CPU "
+          f"({a.n} images, {len(a.eps)} eps); written to {out}")
+    print(json.dumps(report))
+    return EXIT_MISMATCH if flags else EXIT_OK
+
+
+if __name__ == "__main__":
+    run_cli(main)
