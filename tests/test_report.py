@@ -1,0 +1,96 @@
+"""train.report (make report): run folders with robustness.json -> results.md, report.json, PNGs.
+
+One real robustness.json comes from a quick strong suite on the test suite's small run; copies of
+that run stand for other seeds and another method (their metrics.json says so, their worst-case
+figures are set by the test), so that the grouping and the statistics can be checked exactly.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+from train import report as R
+
+PNGS = ["robustness_per_attack", "worst_case_vs_eps", "methods", "energy_vs_robustness"]
+
+
+@pytest.fixture(scope="module")
+def runs(trained_run, tmp_path_factory):
+    root = tmp_path_factory.mktemp("report_runs")
+    base = root / "hire-s0"
+    shutil.copytree(trained_run[0], base)
+    r = run_cli("train.robustness", str(base), "--n", "16", "--offset", "300", "--eps", "8/255",
+                "0.1", "--attacks", "pgd,square", "--steps", "3", "--square-queries", "20",
+                "--masking-eps", "0.5", "--masking-n", "16", "--no-progress")
+    assert r.returncode in (0, 1), r.stderr[-3000:]
+    worst = {"hire-s0": None, "hire-s1": (0.5, 0.25), "hire-s2": (0.75, 0.125),
+             "std-s0": (0.375, 0.0)}
+    for name, w in worst.items():
+        d = root / name
+        if name != "hire-s0":
+            shutil.copytree(base, d)
+        m = json.loads((d / "metrics.json").read_text())
+        m["seed"] = m["config"]["seed"] = int(name[-1])
+        if name.startswith("std"):
+            m["config"]["method"] = "standard"
+        (d / "metrics.json").write_text(json.dumps(m))
+        if w is not None:
+            rob = json.loads((d / "robustness.json").read_text())
+            for res, v in zip(rob["results"], w):
+                res["worst_case"] = v
+            (d / "robustness.json").write_text(json.dumps(rob))
+    (root / "no-suite").mkdir()
+    shutil.copy(base / "metrics.json", root / "no-suite" / "metrics.json")
+    return root
+
+
+def test_groups_and_statistics(runs):
+    res = R.build([runs])
+    assert len(res["runs"]) == 4  # no-suite has no robustness.json
+    groups = res["summary"]["groups"]
+    assert [g["label"] for g in groups] == ["HIRE", "standard"]
+    hire = groups[0]
+    assert hire["seeds"] == [0, 1, 2]
+    w0 = json.loads((runs / "hire-s0" / "robustness.json").read_text())["results"]
+    for i, e in enumerate(res["summary"]["eps"]):
+        vals = [w0[i]["worst_case"], (0.5, 0.25)[i], (0.75, 0.125)[i]]
+        s = hire["eps"][e]["worst_case"]
+        assert s["n"] == 3 and s["mean"] == pytest.approx(np.mean(vals))
+        assert s["std"] == pytest.approx(np.std(vals, ddof=1))
+        assert s["min"] == min(vals) and s["max"] == max(vals)
+    assert groups[1]["eps"][res["summary"]["eps"][1]]["worst_case"]["mean"] == 0.0
+    assert "| HIRE | 0,1,2 | 8 |" in res["markdown"] and " ± " in res["markdown"]
+
+
+def test_labels_name_what_differs():
+    a = {"method": "hire", "encoding": "direct", "train_eps": 8 / 255, "periods": 2}
+    b = {**a, "train_eps": 0.1}
+    assert R.label(a, ["train_eps"]) == "HIRE, eps 8/255"
+    assert R.label(b, ["train_eps"]) == "HIRE, eps 0.1"
+    assert R.label({"method": "standard", "encoding": "rate", "timesteps": 32},
+                   ["encoding", "timesteps"]) == "rate-coded (standard), T=32"
+
+
+def test_cli_writes_table_json_and_figures(runs, tmp_path):
+    out = tmp_path / "report"
+    r = run_cli("train.report", str(runs), "--out", str(out))
+    assert r.returncode == 0, r.stderr[-3000:]
+    last = json.loads(r.stdout.strip().splitlines()[-1])
+    assert last["runs"] == 4 and last["groups"] == ["HIRE", "standard"]
+    md = (out / "results.md").read_text()
+    assert md.splitlines()[0].startswith("Accuracy in %") and "worst case 8/255" in md
+    rep = json.loads((out / "report.json").read_text())
+    assert [g["label"] for g in rep["groups"]] == ["HIRE", "standard"]
+    for name in PNGS:
+        p = out / f"{name}.png"
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000
+
+
+def test_cli_without_runs(tmp_path):
+    r = run_cli("train.report", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2 and r.stderr.startswith("error:") and "train.robustness" in r.stderr
+    assert not (tmp_path / "out").exists()
