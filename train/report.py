@@ -121,6 +121,12 @@ def label(cfg: dict, varying) -> str:
             parts.append(f"ramp {v:g}" if v else "no ramp")
         elif k == "noise_step":
             parts.append(f"step {v:g}x")
+        elif k == "noise_init":
+            if v != DEFAULTS[k]:
+                parts.append(f"{v} init")
+        elif k == "ema":
+            if v:
+                parts.append(f"EMA {v:g}")
         else:
             parts.append(f"{k} {v}")
     return name + (f", {', '.join(parts)}" if parts else "")
