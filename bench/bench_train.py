@@ -249,7 +249,7 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--timesteps", type=int, default=8)
     ap.add_argument("--periods", type=int, default=2, help="HIRE periods (default 2)")
-    ap.add_argument("--train-eps", type=float, default=None, help="HIRE eps (default 8/255)")
+    ap.add_argument("--train-eps", type=float, default=None, help="HIRE eps (default: train/run.py's for the dataset)")
     ap.add_argument("--repeats", type=int, default=3,
                     help="epochs timed per configuration, interleaved; the median is reported (default 3)")
     ap.add_argument("--warmup-batches", type=int, default=2, help="untimed batches per configuration first")
