@@ -4,6 +4,7 @@
     python bench/run.py --main-job        # + the README's main job, timed (about 10 minutes)
     python bench/run.py --quick           # smoke run of every part with tiny sizes (figures meaningless)
     python bench/run.py --skip hls,ddp    # leave parts out
+    python bench/run.py --robustness runs/latest   # + the strong attack suite, timed (300 images)
 
 Parts (each in its own process, so that each sets its own threads and one failure does not stop
 the others):
@@ -13,6 +14,8 @@ the others):
   golden    bench/bench_golden.py: the integer golden model's images/s (medians of --repeats)
   hls       bench/bench_hls.py: generate + compile time and C-sim images/s
   rtl       bench/bench_rtl.py's run(args) -> dict, when that module exists (skipped otherwise)
+  robustness with --robustness RUN: `python -m train.robustness RUN` (300 images, eps 8/255
+            and 0.1, every attack) timed end to end: wall and CPU seconds, clean and worst case
   main-job  with --main-job: `python train/run.py --quant 4bit` (the README's main job, default
             settings) timed end to end: wall and CPU seconds, clean accuracy
 Results: build/bench/<part>.json and build/bench/summary.json; a table; and as the LAST line one
@@ -166,6 +169,25 @@ def main_job(a, out: Path) -> dict:
     return res
 
 
+def bench_robustness(a, out: Path) -> dict:
+    """The strong attack suite on a run folder, timed (a benchmark: the tests run it on a few
+    images only)."""
+    dest = out / "robustness.json"
+    dest.unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "train.robustness", a.robustness, "--no-progress", "--json", dest]
+    if a.quick:
+        cmd += ["--n", "10", "--steps", "3", "--square-queries", "20", "--source-train-limit", "600",
+                "--masking-eps"]
+    rc, wall, cpu = _run(cmd, "robustness", out)
+    r = _load(dest)
+    if rc not in (0, 1) or r is None:  # 1: the masking check flagged the run (reported, not a failure)
+        return {"error": f"train.robustness exited {rc}", "wall_seconds": wall}
+    return {"run": a.robustness, "images": r["images"], "wall_seconds": wall, "cpu_seconds": cpu,
+            "suite_wall_s": r["timing"]["suite_wall_s"], "clean": r["clean"],
+            "worst_case": {f"{e['eps']:.4f}": e["worst_case"] for e in r["results"]},
+            "flags": r["flags"]}
+
+
 def _write(path: Path, obj):
     from core.atomic import atomic_file
     with atomic_file(path) as tmp:
@@ -186,6 +208,8 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run (figures meaningless)")
     ap.add_argument("--main-job", action="store_true",
                     help="also time the README's main job, python train/run.py --quant 4bit (~10 min)")
+    ap.add_argument("--robustness", metavar="RUN", default=None,
+                    help="also time the strong attack suite on this run folder (a few minutes)")
     ap.add_argument("--skip", default="", help=f"comma-separated parts to leave out: {', '.join(PARTS)}")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads of the training comparisons (default 1; state it with the figures)")
@@ -216,6 +240,8 @@ def main(argv=None) -> int:
         res["rtl"] = bench_rtl(a, out)
     if a.main_job and "main-job" not in skip:
         res["main_job"] = main_job(a, out)
+    if a.robustness:
+        res["robustness"] = bench_robustness(a, out)
 
     tr = res.get("train") or {}
     summary = {
@@ -230,6 +256,7 @@ def main(argv=None) -> int:
         "ddp": tr.get("ddp"),
         "main_job": res.get("main_job"),
         "rtl": res.get("rtl"),
+        "robustness": res.get("robustness"),
         "quick": a.quick,
         "goals": {"qat_over_snntorch": ">= 1.5", "hire_over_standard": "<= 1.05",
                   "main_job": f"<= {MAIN_JOB_GOAL_S:.0f} s wall, clean acc >= {MAIN_JOB_ACC_GOAL}"},
@@ -255,6 +282,12 @@ def main(argv=None) -> int:
     if mj and "error" not in mj:
         rows.append(("main job wall / cpu s (goal <= 600)", f"{mj['wall_seconds']:.0f} / {mj['cpu_seconds']:.0f}"))
         rows.append(("main job clean accuracy (goal >= 0.89)", f"{mj['clean_acc']:.4f}"))
+    rob = summary["robustness"]
+    if rob and "error" not in rob:
+        rows.append((f"strong suite, {rob['images']} images: wall / cpu s",
+                     f"{rob['wall_seconds']:.0f} / {rob['cpu_seconds']:.0f}"))
+        rows.append(("strong suite: clean, worst case per eps",
+                     f"{rob['clean']:.3f}, " + ", ".join(f"{k}: {v:.3f}" for k, v in rob["worst_case"].items())))
     rtl = summary["rtl"]
     if isinstance(rtl, dict):
         rows.append(("RTL", ", ".join(f"{k}={_fmt(v)}" for k, v in rtl.items()

@@ -76,3 +76,23 @@ def test_rtl_part_must_return_a_dict(tmp_path, monkeypatch, ret):
     from bench import run as bench_run
     _fake_rtl(monkeypatch, lambda args: ret)
     assert "not a dict" in bench_run.bench_rtl(Namespace(quick=True), tmp_path)["error"]
+
+
+def test_robustness_part_times_the_strong_suite(trained_run, tmp_path, monkeypatch):
+    """--robustness RUN runs train.robustness (tiny settings under --quick) and reports its time
+    and worst cases in the summary; the other parts can be left out."""
+    import shutil
+    src, _ = trained_run
+    run = tmp_path / "run"
+    shutil.copytree(src, run)
+    out = tmp_path / "bench"
+    monkeypatch.setenv("HIRE_SNN_CACHE", str(tmp_path / "cache"))  # the transfer sources
+    r = run_cli(str(ROOT / "bench" / "run.py"), "--quick", "--skip", "train,ddp,golden,hls,rtl",
+                "--robustness", str(run), "--out-dir", str(out))
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    rob = json.loads(r.stdout.strip().splitlines()[-1])["robustness"]
+    assert rob["images"] == 10 and rob["wall_seconds"] > 0 and rob["cpu_seconds"] > 0
+    assert set(rob["worst_case"]) == {f"{8 / 255:.4f}", "0.1000"}
+    assert all(0 <= v <= rob["clean"] for v in rob["worst_case"].values())
+    assert json.loads((out / "robustness.json").read_text())["images"] == 10
+    assert "strong suite, 10 images" in r.stdout
