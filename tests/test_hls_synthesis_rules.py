@@ -106,6 +106,19 @@ def test_stream_depths_follow_the_design(project):
         assert s.depth >= s.spikes.positions * s.spikes.groups + 1  # a whole timestep of slices
 
 
+@pytest.mark.parametrize("layers,kw", [("r", dict(timesteps=2)), ("f24 r", {}),
+                                        ("c4 p2 r", {}), ("c16 p2 c32 p2 r", {})])
+def test_no_stream_shallower_than_a_pipelined_writer_needs(layers, kw):
+    """A writer that issues PIPE cycles before its write lands needs MIN_DEPTH words of room;
+    a first layer of one or two lane groups (the readout alone) once got a 1-word stream,
+    which the RTL FIFO's elaboration check refuses."""
+    from core.hw.mapping import MIN_DEPTH
+    design = design_of(random_network(layers, seed=1, **kw))
+    for s in design.streams:
+        if s.kind != "flag":
+            assert s.depth >= MIN_DEPTH, (s.name, s.depth)
+
+
 def test_block_protocol_chain_not_hs(tmp_path):
     net = random_network("c4 p2 r", seed=1)
     out = generate(net, tmp_path / "a", overrides={"block_protocol": "ap_ctrl_chain"})

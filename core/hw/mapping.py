@@ -100,9 +100,13 @@ def build(net, settings: dict, weights=None) -> Design:
             # direct input: the current once per image (multipliers), then LIF or the readout
             positions = tuple(L.out_shape[1:]) if L.kind == "conv" else (1, 1)
             n_vec = positions[0] * positions[1] * groups
+            # a whole image of current, so that the next image's overlaps the LIF timesteps;
+            # never below the smallest FIFO a pipelined writer can use (a dense first layer of
+            # one or two lane groups)
             cur = Stream(name=f"{L.name}_current", kind="current", producer=f"{L.name}_current",
                          consumer="", layer=L.name, word_bits=lanes * L.current_bits,
-                         depth=n_vec, worst_tokens=n_vec, lanes=lanes, elem_bits=L.current_bits)
+                         depth=max(n_vec, MIN_DEPTH), worst_tokens=n_vec, lanes=lanes,
+                         elem_bits=L.current_bits)
             flag = Stream(name="frame_error", kind="flag", producer=f"{L.name}_current",
                           consumer="", layer=L.name, word_bits=1, depth=FLAG_DEPTH,
                           worst_tokens=1)
