@@ -50,3 +50,30 @@ def test_yosys_maps_memories_and_keeps_multipliers_in_the_first_layer(tmp_path, 
     stored = sum(d.memory_bits_per_layer().values())
     assert rep["FF"] < stored / 10, (rep["FF"], stored)
     assert json.loads((prj / "synth_report.json").read_text())["LUT"] == rep["LUT"]
+
+
+def test_a_crash_of_abc9s_self_check_repeats_synthesis_without_it(tmp_path, design, monkeypatch):
+    """ABC's &verify asserts on some netlists in the WASM build (the default 16/255 network's
+    fire unit); synthesis is then repeated without that check and the report says so. Any
+    other Yosys failure stays an error."""
+    prj = writer.write(design(random_network("r", seed=1, timesteps=2)), tmp_path / "prj")
+    assert "abc9.verify" not in synth.yosys_script(["a.sv"], "top", "s.json")
+    assert "scratchpad -set abc9.verify false" in synth.yosys_script(["a.sv"], "top", "s.json", False)
+    real, calls = synth.run_yosys, []
+
+    def crashing_once(prj, sources, top, abc9_verify=True):
+        calls.append(abc9_verify)
+        if abc9_verify:
+            raise synth.Abc9VerifyCrash("ABC9's &verify crashed")
+        return real(prj, sources, top, abc9_verify)
+
+    monkeypatch.setattr(synth, "run_yosys", crashing_once)
+    rep = synth.synth(prj)
+    assert calls == [True, False] and rep["abc9_verify"] is False and rep["LUT"] > 0
+
+    def failing(prj, sources, top, abc9_verify=True):
+        raise synth.ToolError("yosys failed")
+
+    monkeypatch.setattr(synth, "run_yosys", failing)
+    with pytest.raises(synth.ToolError, match="yosys failed"):
+        synth.synth(prj)
