@@ -7,6 +7,7 @@ clear error (core.errors.RunError / IRError) whichever command met it.
 """
 from __future__ import annotations
 
+import argparse
 import zipfile
 from pathlib import Path
 
@@ -95,3 +96,19 @@ def load_vectors(run, attack: str = "none", n: int | None = None,
     if len(codes) == 0:
         raise RunError(f"{path}: no images in {key!r}")
     return codes, np.asarray(labels).astype(np.int64)
+
+
+def add_vector_arguments(ap: argparse.ArgumentParser, what: str, count: str = "--n") -> None:
+    """The arguments every stage that runs a run's test vectors takes: the run folder, how
+    many images (`count`, checked >= 1 by `check_count`) and which set (--attack)."""
+    ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
+                    help=f"run folder with {what} (default {DEFAULT_RUN})")
+    ap.add_argument(count, type=int, default=None, help="first N images (default: all saved)")
+    ap.add_argument("--attack", default="none", metavar="SET",
+                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
+                         "another array it holds (e.g. hw_square from train.robustness)")
+
+
+def check_count(ap: argparse.ArgumentParser, n: int | None, count: str = "--n") -> None:
+    if n is not None and n < 1:
+        ap.error(f"{count} must be >= 1")

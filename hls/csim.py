@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from core import compare
+from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.hw import backend, cycles
-from core.runs import DEFAULT_RUN, load_network, load_vectors, run_folder
+from core.runs import add_vector_arguments, check_count, load_network, load_vectors, run_folder
 from hls import writer
 from hls.generate import DEFAULT_OUT
 from hls.project import HLSProject
@@ -61,7 +62,8 @@ def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print
         "model_latency_us": model["latency_us"],
         "model_images": model["images"],
     }
-    (out / "csim_report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    with atomic_file(out / "csim_report.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
     return report
 
 
@@ -69,18 +71,12 @@ def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m hls.csim", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
-                    help=f"run folder with ir/ and vectors.npz (default {DEFAULT_RUN})")
-    ap.add_argument("--n", type=int, default=None, help="first N images (default: all)")
-    ap.add_argument("--attack", default="none", metavar="SET",
-                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
-                         "another array it holds (e.g. hw_square from train.robustness)")
+    add_vector_arguments(ap, "ir/ and vectors.npz")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"HLS project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="hls_config.json overrides (see python -m hls.generate)")
     a = ap.parse_args(argv)
-    if a.n is not None and a.n < 1:
-        ap.error("--n must be >= 1")
+    check_count(ap, a.n)
     rep = run_csim(a.run, a.n, a.attack, a.out, a.config,
                    log=lambda m: print(m, flush=True))
     print(json.dumps(rep, sort_keys=True))

@@ -20,7 +20,7 @@ from tqdm import tqdm
 from core import golden
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.network import Network
-from core.runs import ATTACKS as ATTACK_CHOICES, load_vectors, run_folder
+from core.runs import ATTACKS as ATTACK_CHOICES, add_vector_arguments, check_count, load_vectors, run_folder
 from quant.checkpoint import load as load_checkpoint
 
 ATTACKS = ATTACK_CHOICES
@@ -58,16 +58,11 @@ def compare(model, net: Network, codes, batch_size=250, progress=True):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python -m quant.verify", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", default="runs/latest", help="run folder (default runs/latest)")
-    ap.add_argument("--test-limit", type=int, default=None, help="number of test images (default: all saved)")
-    ap.add_argument("--attack", default="none", metavar="SET",
-                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
-                         "another array it holds")
+    add_vector_arguments(ap, "checkpoint.pt, ir/ and vectors.npz", count="--test-limit")
     ap.add_argument("--batch-size", type=int, default=250)
     ap.add_argument("--no-progress", action="store_true")
     a = ap.parse_args(argv)
-    if a.test_limit is not None and a.test_limit < 1:
-        ap.error("--test-limit must be >= 1")
+    check_count(ap, a.test_limit, "--test-limit")
     run = run_folder(a.run)
     model, _ = load_checkpoint(run)
     net = Network.load(run)

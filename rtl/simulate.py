@@ -30,7 +30,7 @@ from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.frames import FRAME_ERROR
 from core.hw import backend, cycles
-from core.runs import DEFAULT_RUN, load_network, load_vectors, run_folder
+from core.runs import add_vector_arguments, check_count, load_network, load_vectors, run_folder
 from rtl import writer
 from rtl.generate import DEFAULT_OUT
 from rtl.sim import RTLProject
@@ -106,12 +106,7 @@ def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m rtl.simulate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("run", nargs="?", default=str(DEFAULT_RUN),
-                    help=f"run folder with ir/ and vectors.npz (default {DEFAULT_RUN})")
-    ap.add_argument("--n", type=int, default=None, help="first N images (default: all saved)")
-    ap.add_argument("--attack", default="none", metavar="SET",
-                    help="which vectors.npz images: none (clean, the default), fgsm, pgd, or "
-                         "another array it holds (e.g. hw_square from train.robustness)")
+    add_vector_arguments(ap, "ir/ and vectors.npz")
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"RTL project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="settings JSON (see python -m rtl.generate)")
@@ -120,8 +115,7 @@ def main(argv=None) -> int:
     ap.add_argument("--alone", type=int, default=4,
                     help="images whose latency is measured alone, pipeline empty (default 4)")
     a = ap.parse_args(argv)
-    if a.n is not None and a.n < 1:
-        ap.error("--n must be >= 1")
+    check_count(ap, a.n)
     if a.alone < 1:
         ap.error("--alone must be >= 1")
     rep = run_rtl(a.run, a.n, a.attack, a.out, a.config, a.gaps, a.alone,
