@@ -114,7 +114,6 @@ def run_yosys(prj: Path, sources: list[str], top: str, abc9_verify: bool = True)
         if (tmp / LOG).is_file():
             with atomic_file(prj / LOG) as t:
                 shutil.copyfile(tmp / LOG, t)
-                t.chmod(0o644)
         if proc.returncode != 0 or not (tmp / "stat.json").is_file():
             tail = "\n".join(((tmp / LOG).read_text(errors="replace") if (tmp / LOG).is_file()
                               else proc.stdout + proc.stderr).splitlines()[-30:])
@@ -238,7 +237,6 @@ def synth(prj, top: str | None = None) -> dict:
     report["abc9_verify"] = verified
     with atomic_file(prj / REPORT) as t:
         t.write_text(json.dumps(report, indent=1) + "\n")
-        t.chmod(0o644)
     return report
 
 
@@ -255,7 +253,6 @@ def main(argv=None) -> int:
     if a.json:
         with atomic_file(a.json) as t:
             t.write_text(json.dumps(report, indent=1) + "\n")
-            t.chmod(0o644)
     print(table(report))
     print(f"yosys: {report['seconds']:.1f} s; report {Path(a.project) / REPORT}")
     print(json.dumps(report))
