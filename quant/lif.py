@@ -166,6 +166,9 @@ class _FusedLIF(torch.autograd.Function):
         out, uT, s_full = mod.lif_forward(cur, u_buf, T, direct, *geo.dims, geo.nhwc, thv, lsb_v,
                                           leak_shift, pool, full, keep)
         ctx.save_for_backward(cur, u_buf)
+        # an unused output (the final membrane, which HIRE detaches between periods) gets no
+        # gradient instead of a tensor of zeros that would be copied into the kernel's layout
+        ctx.set_materialize_grads(False)
         ctx.geo = geo
         ctx.args = (T, direct, thv, lsb_v, leak_shift, pool, fused_lif.SURROGATE_KIND[surrogate], mod)
         s_full = geo.frames(s_full, T) if full else s_full

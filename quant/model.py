@@ -152,9 +152,11 @@ def _flat_linear(x, weight):
 
 
 class _FirstConv(torch.autograd.Function):
-    """F.conv2d on the image, with the input gradient (HIRE's noise and the attacks need it)
-    computed as the convolution of the output gradient with the flipped kernels: oneDNN's own
-    backward-data primitive for a 1-channel input took 17 ms per batch of 128 against 2 ms."""
+    """F.conv2d on the image, with a cheaper input gradient (HIRE's noise and the attacks need
+    it; nothing else does). oneDNN's backward-data primitive for a 1-channel input took 17 ms per
+    batch of 128; as a convolution with the flipped kernels 2.1 ms; on CPU as one matrix
+    product of the output gradient with the taps, (Cin*K*K, C) x (C, N*H*W), and K*K shifted
+    adds of its rows, 0.6 ms (docs/TRAINING.md, "Speed")."""
 
     @staticmethod
     def forward(ctx, x, weight, padding):
@@ -172,11 +174,36 @@ class _FirstConv(torch.autograd.Function):
                 g, x, weight, None, [1, 1], [p, p], [1, 1], False, [0, 0], 1,
                 [False, True, False])[1]
         if ctx.needs_input_grad[0]:
-            wt = weight.flip(2, 3).transpose(0, 1)
-            if g.is_contiguous(memory_format=torch.channels_last) and not g.is_contiguous():
-                wt = _as_channels_last(wt)
-            g_x = F.conv2d(g, wt, padding=k - 1 - p)
+            g_x = _input_grad_taps(g, weight, p) if g.device.type == "cpu" else None
+            if g_x is None:
+                wt = weight.flip(2, 3).transpose(0, 1)
+                if g.is_contiguous(memory_format=torch.channels_last) and not g.is_contiguous():
+                    wt = _as_channels_last(wt)
+                g_x = F.conv2d(g, wt, padding=k - 1 - p)
         return g_x, g_w, None
+
+
+def _input_grad_taps(g, weight, p):
+    """The input gradient of a stride-1 convolution with padding p: every output pixel's
+    gradient times each tap, (N, C, Ho, Wo) x (C, Cin, K, K) -> per tap (Cin, N, Ho, Wo), then
+    each tap's plane added at its offset into the padded input and the padding cut off. None
+    where the gradient is in neither NCHW nor channels-last order."""
+    n, c, ho, wo = g.shape
+    cout, cin, k, _ = weight.shape
+    w2 = weight.reshape(cout, cin * k * k).t()  # (Cin*K*K, C)
+    if g.is_contiguous(memory_format=torch.channels_last):
+        cols = torch.mm(w2, g.permute(0, 2, 3, 1).reshape(-1, c).t())  # (Cin*K*K, N*Ho*Wo)
+        cols = cols.view(cin, k, k, n, ho, wo).permute(3, 0, 1, 2, 4, 5)
+    elif g.is_contiguous():
+        cols = torch.matmul(w2, g.reshape(n, c, ho * wo)).view(n, cin, k, k, ho, wo)
+    else:
+        return None
+    out = g.new_zeros((n, cin, ho + k - 1, wo + k - 1))
+    for i in range(k):
+        for j in range(k):
+            out[:, :, i:i + ho, j:j + wo] += cols[:, :, i, j]
+    h, w = ho + k - 1 - 2 * p, wo + k - 1 - 2 * p
+    return out[:, :, p:p + h, p:p + w]
 
 
 def _weight_layer(block):
