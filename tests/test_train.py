@@ -178,3 +178,34 @@ def test_paper_recipe_command_runs_on_cifar_pickles(tmp_path):
     assert m["model"]["arch"] == "vgg5" and m["train_images"] == 35 and m["clean_images"] == 7
     assert m["config"]["train_eps"] == pytest.approx(2 / 255)  # the paper's CIFAR default
     assert (out / "checkpoint.pt").is_file()
+
+
+def test_persistent_noise_carries_each_images_noise_to_its_next_epoch(fmnist_small):
+    """--noise-init persistent: period 1 starts from the noise the image ended with last time
+    (projected into the ball), and the bank keeps the last crafted noise, inside the ball."""
+    from train.hire import NoiseBank, hire_step
+    x, y = fmnist_small[0][:64], fmnist_small[1][:64]
+    eps = 1 / 16  # a float16 number: the stored noise stays inside the ball exactly
+    m = _model()
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+    bank = NoiseBank(len(fmnist_small[0]), x.shape[1:])
+    idx = torch.arange(64, 128)  # these images' rows of the bank; the others stay untouched
+    seen = []
+    forward = m.forward
+
+    def spy(inp, *a, **k):
+        seen.append(inp.detach().clone())
+        return forward(inp, *a, **k)
+
+    m.forward = spy
+    hire_step(m, opt, x, y, 8, 2, eps, init="persistent", bank=bank, idx=idx)
+    assert torch.equal(seen[0], x)  # nothing stored yet: the clean image
+    d = bank.delta[idx].float()
+    assert 0 < d.abs().max() <= eps and torch.equal(bank.delta[:64], torch.zeros_like(bank.delta[:64]))
+    assert torch.equal(d, (seen[1] - x).half().float())  # what period 2 saw is what is kept
+    start = bank.start(x, idx, eps)
+    seen.clear()
+    hire_step(m, opt, x, y, 8, 2, eps, init="persistent", bank=bank, idx=idx)
+    assert torch.equal(seen[0], start) and not torch.equal(start, x)
+    with pytest.raises(ValueError, match="NoiseBank"):
+        hire_step(m, opt, x, y, 8, 2, eps, init="persistent")

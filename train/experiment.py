@@ -19,7 +19,7 @@ from quant.export import ExportError, to_ir
 from core import ir as IR
 from quant.model import ModelConfig, QuantSNN
 from train import attacks, data, energy
-from train.hire import hire_step, scheduled_eps, standard_step
+from train.hire import NoiseBank, hire_step, scheduled_eps, standard_step
 
 
 class ExperimentError(FlowError):
@@ -208,6 +208,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     step_ratio = float(getattr(args, "noise_step", 1.0) or 1.0)
     init = getattr(args, "noise_init", "clean") or "clean"
     g_noise = torch.Generator().manual_seed(seed + 104729 * (dist.rank + 1))
+    bank = NoiseBank(len(x), x.shape[1:]) if method == "hire" and init == "persistent" else None
     seconds = []
     for ep in range(epochs):
         perm = torch.randperm(len(x), generator=g)
@@ -221,7 +222,8 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
             if method == "hire":
                 eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
                 loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, eps, rate_fn,
-                                 step=eps * step_ratio, init=init, generator=g_noise)
+                                 step=eps * step_ratio, init=init, generator=g_noise,
+                                 bank=bank, idx=idx)
             else:
                 loss = standard_step(net, opt, xb, yb, args.timesteps, rate_fn)
             losses.append(loss)

@@ -38,24 +38,49 @@ def standard_step(model, opt, x, y, T, rate_fn=None):
     return float(loss.detach())
 
 
-INITS = ("clean", "uniform")
+INITS = ("clean", "uniform", "persistent")
+
+
+class NoiseBank:
+    """Each training image's crafted noise, carried from one epoch to the next (the "persistent"
+    init): period 1 starts from the noise this image ended with last epoch, so over E epochs the
+    single signed step HIRE affords per period accumulates into an E-step attack, at no extra
+    pass (as ATTA, Zheng et al., CVPR 2020, does for adversarial training). float16: the noise
+    lives in [-eps, eps] and the input is quantized to 8 bits anyway."""
+
+    def __init__(self, n: int, shape):
+        self.delta = torch.zeros((n, *shape), dtype=torch.float16)
+
+    def start(self, x, idx, eps):
+        """The image period 1 sees: x plus the stored noise, projected into today's eps-ball."""
+        d = self.delta[idx].to(device=x.device, dtype=x.dtype)
+        return torch.clamp(x + torch.clamp(d, -eps, eps), 0.0, 1.0)
+
+    def keep(self, idx, x, x_p):
+        self.delta[idx] = (x_p - x).detach().to(device="cpu", dtype=torch.float16)
 
 
 def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="clean",
-              generator=None):
+              generator=None, bank=None, idx=None):
     """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward.
 
     eps: the noise budget (L-inf ball around x); step: the signed-gradient step per period
     (default eps: with N=2 the second period sees x + eps * sign(g), an FGSM image).
     init: what period 1 sees, the clean image (the paper) or "uniform": x plus uniform noise in
     the eps-ball (so that every timestep trains on a perturbed image, as attacks perturb them all,
-    and the next period's step starts from a random point, as in "fast" adversarial training).
+    and the next period's step starts from a random point, as in "fast" adversarial training),
+    or "persistent": the noise image `idx` ended with last epoch, from `bank` (a NoiseBank), which
+    gets the last crafted noise back.
     """
     step = eps if step is None else step
     if init not in INITS:
         raise ValueError(f"init must be one of {', '.join(INITS)}, got {init!r}")
+    if init == "persistent" and (bank is None or idx is None):
+        raise ValueError("init 'persistent' needs the NoiseBank and the images' indices")
     x_p = x
-    if init == "uniform" and eps > 0:
+    if init == "persistent":
+        x_p = bank.start(x, idx, eps)
+    elif init == "uniform" and eps > 0:
         u = torch.rand(x.shape, generator=generator, device="cpu").to(x.device)
         x_p = torch.clamp(x + (2 * u - 1) * eps, 0.0, 1.0)
     state, losses = None, []
@@ -75,6 +100,8 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
             with torch.no_grad():
                 moved = x_in.detach() + step * x_in.grad.sign()
                 x_p = torch.clamp(x + torch.clamp(moved - x, -eps, eps), 0.0, 1.0)
+    if init == "persistent":
+        bank.keep(idx, x, x_p)
     return sum(losses) / len(losses)
 
 

@@ -127,9 +127,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--noise-step", type=number, default=1.0,
                    help="HIRE signed-gradient step per period, as a multiple of the budget "
                         "(default 1: with 2 periods the second sees an FGSM image)")
-    g.add_argument("--noise-init", choices=("clean", "uniform"), default="clean",
-                   help="HIRE's first period: the clean image (the paper) or uniform noise in the "
-                        "budget's ball (every timestep then trains on a perturbed image)")
+    g.add_argument("--noise-init", choices=("clean", "uniform", "persistent"), default="clean",
+                   help="HIRE's first period: the clean image (the paper), uniform noise in the "
+                        "budget's ball (every timestep then trains on a perturbed image), or "
+                        "persistent: the noise this image ended with last epoch (the steps "
+                        "accumulate across epochs, ATTA-style; float16 copy of the training set)")
     g.add_argument("--ema", type=fraction, default=0.0,
                    help="keep an exponential moving average of the weights with this decay per "
                         "optimizer step and end training on it (default 0: off)")
