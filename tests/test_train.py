@@ -121,6 +121,8 @@ def _cli(*args, cwd):
     (["--dataset", "imagenet"], "--dataset"),
     (["--lr", "abc"], "not a number"),
     (["--leak-shift", "16"], "1..15"),
+    (["--consistency", "-1"], "--consistency must be >= 0"),
+    (["--noise-init", "gaussian"], "--noise-init"),
 ])
 def test_bad_flags_are_refused(tmp_path, flags, message):
     r = _cli(*flags, cwd=tmp_path)
@@ -209,3 +211,42 @@ def test_persistent_noise_carries_each_images_noise_to_its_next_epoch(fmnist_sma
     assert torch.equal(seen[0], start) and not torch.equal(start, x)
     with pytest.raises(ValueError, match="NoiseBank"):
         hire_step(m, opt, x, y, 8, 2, eps, init="persistent")
+
+
+class _LinearReadout(torch.nn.Module):
+    """A stand-in network whose accumulator is tp * (W x): the periods' logits are W x."""
+
+    def __init__(self):
+        super().__init__()
+        self.cfg = argparse.Namespace(encoding="direct")
+        torch.manual_seed(5)
+        self.fc = torch.nn.Linear(28 * 28, 10, bias=False)
+
+    def forward(self, x, state=None, timesteps=None, keep_state=True):
+        return timesteps * self.fc(x.flatten(1)), [torch.zeros(1)], None
+
+
+def test_consistency_trains_the_later_periods_on_kl_to_the_first(fmnist_small):
+    """--consistency B: period 1 cross-entropy on the clean image, period 2 B * KL(p1 || p2) on
+    the crafted one (weights held still with lr 0, so both terms can be recomputed here)."""
+    from train.hire import hire_step
+    x, y = fmnist_small[0][:32], fmnist_small[1][:32]
+    m = _LinearReadout()
+    opt = torch.optim.SGD(m.parameters(), lr=0.0)
+    eps, beta = 0.1, 3.0
+    loss = hire_step(m, opt, x, y, 8, 2, eps, consistency=beta)
+    xg = x.clone().requires_grad_(True)
+    ce = torch.nn.functional.cross_entropy(m.fc(xg.flatten(1)), y)
+    ce.backward()
+    x2 = torch.clamp(x + torch.clamp(eps * xg.grad.sign(), -eps, eps), 0, 1)
+    with torch.no_grad():
+        lp1 = torch.log_softmax(m.fc(x.flatten(1)), 1)
+        lp2 = torch.log_softmax(m.fc(x2.flatten(1)), 1)
+        kl = (lp1.exp() * (lp1 - lp2)).sum(1).mean()
+    assert kl > 0
+    ce = float(ce.detach())
+    assert loss == pytest.approx((ce + beta * float(kl)) / 2, rel=1e-5)
+    plain = hire_step(m, opt, x, y, 8, 2, eps)
+    with torch.no_grad():
+        ce2 = float(torch.nn.functional.cross_entropy(m.fc(x2.flatten(1)), y))
+    assert plain == pytest.approx((ce + ce2) / 2, rel=1e-5)

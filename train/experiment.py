@@ -207,6 +207,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     ramp = float(getattr(args, "eps_ramp", 0.0) or 0.0)
     step_ratio = float(getattr(args, "noise_step", 1.0) or 1.0)
     init = getattr(args, "noise_init", "clean") or "clean"
+    consistency = float(getattr(args, "consistency", 0.0) or 0.0)
     g_noise = torch.Generator().manual_seed(seed + 104729 * (dist.rank + 1))
     bank = NoiseBank(len(x), x.shape[1:]) if method == "hire" and init == "persistent" else None
     seconds = []
@@ -223,7 +224,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
                 eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
                 loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, eps, rate_fn,
                                  step=eps * step_ratio, init=init, generator=g_noise,
-                                 bank=bank, idx=idx)
+                                 bank=bank, idx=idx, consistency=consistency)
             else:
                 loss = standard_step(net, opt, xb, yb, args.timesteps, rate_fn)
             losses.append(loss)

@@ -61,7 +61,7 @@ class NoiseBank:
 
 
 def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="clean",
-              generator=None, bank=None, idx=None):
+              generator=None, bank=None, idx=None, consistency=0.0):
     """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward.
 
     eps: the noise budget (L-inf ball around x); step: the signed-gradient step per period
@@ -71,6 +71,9 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
     and the next period's step starts from a random point, as in "fast" adversarial training),
     or "persistent": the noise image `idx` ended with last epoch, from `bank` (a NoiseBank), which
     gets the last crafted noise back.
+    consistency > 0: the periods after the first train, instead of the cross-entropy on the
+    noisy image, consistency * KL(p_first || p_period) between the first period's prediction
+    (fixed) and theirs, as TRADES (Zhang et al., ICML 2019) trains robustness apart from accuracy.
     """
     step = eps if step is None else step
     if init not in INITS:
@@ -83,14 +86,20 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
     elif init == "uniform" and eps > 0:
         u = torch.rand(x.shape, generator=generator, device="cpu").to(x.device)
         x_p = torch.clamp(x + (2 * u - 1) * eps, 0.0, 1.0)
-    state, losses = None, []
+    state, losses, first = None, [], None
     lengths = split_periods(T, periods)
     for i, tp in enumerate(lengths):
         last = i + 1 == len(lengths)
         x_in = x_p.detach().requires_grad_(not last)  # the last period crafts no noise
         acc, state, _ = model(_inputs(model, x_in, tp, rate_fn), state=state, timesteps=tp,
                               keep_state=not last)
-        loss = F.cross_entropy(acc / tp, y)
+        if consistency > 0 and first is not None:
+            loss = consistency * F.kl_div(F.log_softmax(acc / tp, 1), first, reduction="batchmean",
+                                          log_target=True)
+        else:
+            loss = F.cross_entropy(acc / tp, y)
+            if first is None:
+                first = F.log_softmax(acc.detach() / tp, 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

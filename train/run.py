@@ -132,6 +132,11 @@ def parser() -> argparse.ArgumentParser:
                         "budget's ball (every timestep then trains on a perturbed image), or "
                         "persistent: the noise this image ended with last epoch (the steps "
                         "accumulate across epochs, ATTA-style; float16 copy of the training set)")
+    g.add_argument("--consistency", type=number, default=0.0,
+                   help="HIRE loss of the periods after the first: 0 (default) cross-entropy on the "
+                        "noisy image, as the paper; B > 0: B * KL(first period's prediction || "
+                        "this period's), TRADES-style (accuracy from the first period, robustness "
+                        "from the rest)")
     g.add_argument("--ema", type=fraction, default=0.0,
                    help="keep an exponential moving average of the weights with this decay per "
                         "optimizer step and end training on it (default 0: off)")
@@ -175,6 +180,8 @@ def main(argv=None):
         ap.error("--lr must be > 0")
     if args.noise_step <= 0:
         ap.error("--noise-step must be > 0")
+    if args.consistency < 0:
+        ap.error("--consistency must be >= 0")
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
