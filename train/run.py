@@ -132,7 +132,7 @@ def parser() -> argparse.ArgumentParser:
                         "budget's ball (every timestep then trains on a perturbed image), or "
                         "persistent: the noise this image ended with last epoch (the steps "
                         "accumulate across epochs, ATTA-style; float16 copy of the training set)")
-    g.add_argument("--consistency", type=number, default=0.0,
+    g.add_argument("--consistency", type=number, default=0.0, metavar="B",
                    help="HIRE loss of the periods after the first: 0 (default) cross-entropy on the "
                         "noisy image, as the paper; B > 0: B * KL(first period's prediction || "
                         "this period's), TRADES-style (accuracy from the first period, robustness "
