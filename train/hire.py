@@ -98,7 +98,7 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
                                           log_target=True)
         else:
             loss = F.cross_entropy(acc / tp, y)
-            if first is None:
+            if consistency > 0 and first is None:
                 first = F.log_softmax(acc.detach() / tp, 1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
