@@ -53,7 +53,7 @@ def test_yosys_maps_memories_and_keeps_multipliers_in_the_first_layer(tmp_path, 
 
 
 def test_a_crash_of_abc9s_self_check_repeats_synthesis_without_it(tmp_path, design, monkeypatch):
-    """ABC's &verify asserts on some netlists in the WASM build (the default 16/255 network's
+    """ABC's &verify asserts on some netlists in the WASM build (the 16/255, leak 0.875 network's
     fire unit); synthesis is then repeated without that check and the report says so. Any
     other Yosys failure stays an error."""
     prj = writer.write(design(random_network("r", seed=1, timesteps=2)), tmp_path / "prj")
