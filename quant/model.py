@@ -40,7 +40,7 @@ class ModelConfig:
     n_classes: int = 10
     quant: str = "4bit"
     timesteps: int = 8
-    leak_shift: int = 3
+    leak_shift: int | list = 3  # one k for every spiking layer, or one per spiking layer
     v_th: float = 1.0
     surrogate: str = "pwl"
     encoding: str = "direct"
@@ -57,6 +57,20 @@ class ModelConfig:
             raise ValueError(f"--encoding must be one of {', '.join(ENCODINGS)}")
         if not 1 <= int(self.timesteps) <= 1024:
             raise ValueError(f"--timesteps must be in 1..1024, got {self.timesteps}")
+        n_spiking = sum(tok[0] in "cf" for tok in self.layers)
+        if isinstance(self.leak_shift, (list, tuple)):
+            self.leak_shift = [int(k) for k in self.leak_shift]
+            if len(self.leak_shift) != n_spiking:
+                raise ValueError(f"--leak-shift: {len(self.leak_shift)} values for {n_spiking} "
+                                 f"spiking layers ({' '.join(self.layers)}); give one, or one each")
+        else:
+            self.leak_shift = int(self.leak_shift)
+
+    def layer_leak_shifts(self) -> list[int]:
+        """The leak shift k of each spiking layer, in order."""
+        n = sum(tok[0] in "cf" for tok in self.layers)
+        k = self.leak_shift
+        return list(k) if isinstance(k, list) else [k] * n
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -216,21 +230,24 @@ class QuantSNN(nn.Module):
         self.cfg = cfg
         self.bits = Q.weight_bits(cfg.quant)
         self.input_quant = Q.input_quant(self.bits is not None)
-        lif_kw = dict(leak_shift=cfg.leak_shift, v_th=cfg.v_th, surrogate=cfg.surrogate)
+        leaks = iter(cfg.layer_leak_shifts())
+
+        def lif_kw():  # the next spiking layer's neuron settings
+            return dict(leak_shift=next(leaks), v_th=cfg.v_th, surrogate=cfg.surrogate)
         blocks, shapes, s = [], [], tuple(cfg.in_shape)
         for i, tok in enumerate(cfg.layers):
             kind, arg = tok[0], tok[1:]
             if kind == "c":
                 if len(s) != 3:
                     raise ValueError(f"layer {i} ({tok}): a conv cannot follow a dense layer")
-                b = SpikingConv(s[0], int(arg), self.bits, lif_kw)
+                b = SpikingConv(s[0], int(arg), self.bits, lif_kw())
             elif kind == "p":
                 if not blocks or all(x.kind == "pool" for x in blocks):
                     raise ValueError(f"layer {i} ({tok}): pooling works on spikes, so it must "
                                      "follow a spiking layer (the input is 8-bit codes)")
                 b = SpikePool(int(arg))
             elif kind == "f":
-                b = SpikingDense(_numel(s), int(arg), self.bits, lif_kw)
+                b = SpikingDense(_numel(s), int(arg), self.bits, lif_kw())
             elif kind == "r":
                 if i != len(cfg.layers) - 1:
                     raise ValueError("the readout 'r' must be the last layer")

@@ -55,11 +55,15 @@ def test_qat_equals_golden_on_real_images(fmnist_codes, quant, v_th):
 
 @pytest.mark.parametrize("layers,leak,T", [(["c8", "p2", "f32", "r"], 1, 4),
                                            (["c4", "c8", "p2", "p2", "r"], 5, 6),
-                                           (["f64", "f32", "r"], 2, 3)])
+                                           (["f64", "f32", "r"], 2, 3),
+                                           (["c8", "p2", "c16", "p2", "r"], [1, 4], 8)])
 def test_qat_equals_golden_other_shapes(fmnist_codes, layers, leak, T):
     codes, _ = fmnist_codes
     model = random_model("4bit", seed=1, layers=layers, leak_shift=leak, timesteps=T, v_th=0.2)
-    _assert_bit_exact(model, codes[:64])
+    mj, _ = _assert_bit_exact(model, codes[:64])
+    spiking = [L for L in mj["layers"] if "leak_shift" in L]
+    assert [L["leak_shift"] for L in spiking] == (leak if isinstance(leak, list) else
+                                                  [leak] * len(spiking))
 
 
 @pytest.mark.parametrize("quant", ["2bit", "4bit", "8bit"])

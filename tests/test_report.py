@@ -73,6 +73,8 @@ def test_labels_name_what_differs():
     assert R.label(b, ["train_eps"]) == "HIRE, eps 0.1"
     assert R.label({"method": "standard", "encoding": "rate", "timesteps": 32},
                    ["encoding", "timesteps"]) == "rate-coded (standard), T=32"
+    assert R.label({**a, "leak_shift": [1, 2]}, ["leak_shift"]) == "HIRE, leak 0.5/0.75"
+    assert R.label({**a, "leak_shift": 3}, ["leak_shift"]) == "HIRE, leak 0.875"
 
 
 def test_cli_writes_table_json_and_figures(runs, tmp_path):

@@ -121,6 +121,8 @@ def _cli(*args, cwd):
     (["--dataset", "imagenet"], "--dataset"),
     (["--lr", "abc"], "not a number"),
     (["--leak-shift", "16"], "1..15"),
+    (["--leak-shift", "1,2,3"], "3 values for the 2 spiking layers"),
+    (["--leak-shift", "1,x"], "expected integers"),
     (["--consistency", "-1"], "--consistency must be >= 0"),
     (["--noise-init", "gaussian"], "--noise-init"),
 ])

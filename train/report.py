@@ -34,8 +34,8 @@ from core.errors import FlowError, cli, run_cli
 DEFAULT_OUT = Path("build/report")
 # training settings that tell groups apart (the seed does not: runs differing only in it are one group)
 GROUP_KEYS = ("method", "encoding", "timesteps", "quant", "periods", "train_eps", "eps_ramp",
-              "noise_step", "noise_init", "consistency", "ema", "surrogate", "leak_shift", "epochs", "train_limit", "batch_size", "lr", "arch",
-              "dataset")
+              "noise_step", "noise_init", "consistency", "ema", "surrogate", "leak_shift", "epochs",
+              "train_limit", "batch_size", "lr", "arch", "dataset")
 HIRE_ONLY = ("periods", "train_eps", "eps_ramp", "noise_step", "noise_init", "consistency")
 DEFAULTS = {"eps_ramp": 0.0, "noise_step": 1.0, "noise_init": "clean", "consistency": 0.0, "ema": 0.0}
 
@@ -125,7 +125,8 @@ def label(cfg: dict, varying) -> str:
             if v != DEFAULTS[k]:
                 parts.append(f"{v} init")
         elif k == "leak_shift":
-            parts.append(f"leak {1 - 2.0 ** -int(v):g}")
+            ks = v if isinstance(v, list) else [v]
+            parts.append("leak " + "/".join(f"{1 - 2.0 ** -int(k):g}" for k in ks))
         elif k == "consistency":
             if v:
                 parts.append(f"KL {v:g}")
