@@ -31,6 +31,11 @@ def random_ir(layers=DEFAULT_LAYERS, in_shape=(1, 28, 28), classes=10, timesteps
     lim = (1 << (weight_bits - 1)) - 1
     wf = weight_bits if weight_frac_bits is None else weight_frac_bits
     toks = _tokens(layers)
+    n_spiking = sum(t[:1] in ("c", "f") for t in toks)
+    leaks = list(leak_shift) if isinstance(leak_shift, (list, tuple)) else [leak_shift] * n_spiking
+    if len(leaks) != n_spiking:
+        raise ValueError(f"leak_shift: {len(leaks)} values for {n_spiking} spiking layers")
+    leaks = iter(leaks)
     s, first, counts, out_layers, weights = tuple(in_shape), True, {}, [], {}
     in_frac = 8
     for i, tok in enumerate(toks):
@@ -64,7 +69,7 @@ def random_ir(layers=DEFAULT_LAYERS, in_shape=(1, 28, 28), classes=10, timesteps
         if kind != "readout":
             fan_in = int(np.prod(shape[1:]))
             typical = math.sqrt(fan_in) * max(lim, 1) * (128 if first else 0.5)
-            L.update(threshold=max(1, int(round(v_th * typical))), leak_shift=leak_shift,
+            L.update(threshold=max(1, int(round(v_th * typical))), leak_shift=next(leaks),
                      reset="subtract")
         out_layers.append(L)
         s, first, in_frac = out, False, 0

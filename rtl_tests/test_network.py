@@ -101,11 +101,11 @@ def test_trained_network_with_gaps_and_backpressure(trained):
 @pytest.mark.generated_rtl
 @pytest.mark.parametrize("layers,kw,lanes", [
     ("c8 p2 f32 r", dict(timesteps=4, leak_shift=1, v_th=0.5), {}),       # a dense hidden layer
-    ("c6 p2 c10 p2 f12 r", dict(timesteps=6, leak_shift=5, weight_bits=2),
+    ("c6 p2 c10 p2 f12 r", dict(timesteps=6, leak_shift=[1, 5, 3], weight_bits=2),
      {"conv1": 4, "conv2": 3, "dense1": 5, "readout": 4}),                # lanes not dividing
     ("f24 r", dict(weight_bits=8, timesteps=3), {"dense1": 7}),            # dense on the codes
     ("r", dict(timesteps=2), {}),                 # the readout alone: one current word per image
-], ids=["dense-hidden-T4-leak1", "c-c-f-T6-leak5-lanes", "dense-first-T3", "readout-only-T2"])
+], ids=["dense-hidden-T4-leak1", "c-c-f-T6-leaks-1-5-3-lanes", "dense-first-T3", "readout-only-T2"])
 def test_random_networks_of_other_shapes(projects, design, layers, kw, lanes):
     net = random_network(layers, seed=21, **kw)
     d = design(net, layers={k: {"lanes": v} for k, v in lanes.items()})

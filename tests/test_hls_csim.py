@@ -78,10 +78,10 @@ def test_default_network_other_weight_widths(tmp_path, csim_cache, images, bits)
 @pytest.mark.parametrize("kw", [
     dict(layers="c8 p2 f32 r", timesteps=4, leak_shift=1, v_th=0.05, seed=2),  # dense
     dict(layers="c8 p2 f32 r", timesteps=8, leak_shift=5, v_th=3.0, seed=3),   # sparse
-    dict(layers="c4 c6 p3 f20 f12 r", leak_shift=5, v_th=0.3, seed=4),         # crop
+    dict(layers="c4 c6 p3 f20 f12 r", leak_shift=[1, 5, 2, 4], v_th=0.3, seed=4),  # crop, leaks
     dict(layers="f32 r", weight_bits=8, leak_shift=1, seed=5),   # dense layer on the codes
     dict(layers="r", weight_bits=2, timesteps=4, seed=6),        # readout on the codes
-], ids=["c8-p2-f32-T4-leak1-dense", "c8-p2-f32-T8-leak5-sparse", "c4-c6-p3-f20-f12",
+], ids=["c8-p2-f32-T4-leak1-dense", "c8-p2-f32-T8-leak5-sparse", "c4-c6-p3-f20-f12-leaks",
         "f32-direct", "readout-only"])
 def test_other_shapes(tmp_path, csim_cache, images, kw):
     check_bit_exact(tmp_path, csim_cache, random_network(**kw), images[:120])
