@@ -50,7 +50,7 @@ from torch import nn
 from bench import report
 from train import data
 from train.experiment import Dist, build_model, train_model, tune_allocator
-from train.run import DEFAULT_ARCH, DEFAULT_TRAIN_EPS, parser as run_parser
+from train.run import DEFAULT_ARCH, DEFAULT_TRAIN_EPS, default_leak_shifts, parser as run_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 HIRE_GOAL = 1.05  # hire / standard time per epoch at most this
@@ -69,7 +69,7 @@ class SnnTorchNet(nn.Module):
     returning (acc, state, record) and cfg.encoding.
     """
 
-    def __init__(self, timesteps: int, beta: float, threshold: float, in_shape=(1, 28, 28),
+    def __init__(self, timesteps: int, beta, threshold: float, in_shape=(1, 28, 28),
                  n_classes: int = 10):
         super().__init__()
         import snntorch as snn
@@ -78,10 +78,11 @@ class SnnTorchNet(nn.Module):
         self.cfg = SimpleNamespace(encoding="direct", timesteps=timesteps)
         sg = surrogate.fast_sigmoid(slope=25)
         c, h, w = in_shape
+        beta1, beta2 = beta if isinstance(beta, (list, tuple)) else (beta, beta)
         self.conv1 = nn.Conv2d(c, 16, 3, padding=1, bias=False)
-        self.lif1 = snn.Leaky(beta=beta, threshold=threshold, spike_grad=sg)
+        self.lif1 = snn.Leaky(beta=beta1, threshold=threshold, spike_grad=sg)
         self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
-        self.lif2 = snn.Leaky(beta=beta, threshold=threshold, spike_grad=sg)
+        self.lif2 = snn.Leaky(beta=beta2, threshold=threshold, spike_grad=sg)
         self.fc = nn.Linear(32 * (h // 4) * (w // 4), n_classes, bias=False)
 
     def forward(self, x, state=None, timesteps=None, keep_state=True):
@@ -102,6 +103,7 @@ def run_args(a) -> argparse.Namespace:
     """train/run.py's defaults (lr, v_th, leak, surrogate, ...) with this benchmark's sizes."""
     args = run_parser().parse_args(["--dataset", "fashion-mnist", "--no-progress"])
     args.arch = DEFAULT_ARCH[args.dataset]
+    args.leak_shift = default_leak_shifts(args.arch)
     args.timesteps = a.timesteps
     args.batch_size = a.batch_size
     args.periods = a.periods
@@ -114,7 +116,8 @@ def run_args(a) -> argparse.Namespace:
 def make_model(name: str, args, seed: int):
     if name == "snntorch-float":
         torch.manual_seed(seed)
-        return SnnTorchNet(args.timesteps, beta=1.0 - 2.0 ** -args.leak_shift, threshold=args.v_th)
+        ks = args.leak_shift if isinstance(args.leak_shift, list) else [args.leak_shift] * 2
+        return SnnTorchNet(args.timesteps, beta=[1.0 - 2.0 ** -k for k in ks], threshold=args.v_th)
     quant = "float" if name.startswith("ours-float") else "4bit"
     return build_model(argparse.Namespace(**{**vars(args), "quant": quant}), seed)
 
