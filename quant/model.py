@@ -31,6 +31,11 @@ ARCHS = {
 ENCODINGS = ("direct", "rate")
 
 
+def n_spiking(layers) -> int:
+    """How many spiking (LIF) layers a token list has: its convs and dense layers."""
+    return sum(tok[0] in "cf" for tok in layers)
+
+
 @dataclass
 class ModelConfig:
     """Everything needed to rebuild a model; stored in checkpoints."""
@@ -57,20 +62,19 @@ class ModelConfig:
             raise ValueError(f"--encoding must be one of {', '.join(ENCODINGS)}")
         if not 1 <= int(self.timesteps) <= 1024:
             raise ValueError(f"--timesteps must be in 1..1024, got {self.timesteps}")
-        n_spiking = sum(tok[0] in "cf" for tok in self.layers)
+        n = n_spiking(self.layers)
         if isinstance(self.leak_shift, (list, tuple)):
             self.leak_shift = [int(k) for k in self.leak_shift]
-            if len(self.leak_shift) != n_spiking:
-                raise ValueError(f"--leak-shift: {len(self.leak_shift)} values for {n_spiking} "
+            if len(self.leak_shift) != n:
+                raise ValueError(f"--leak-shift: {len(self.leak_shift)} values for {n} "
                                  f"spiking layers ({' '.join(self.layers)}); give one, or one each")
         else:
             self.leak_shift = int(self.leak_shift)
 
     def layer_leak_shifts(self) -> list[int]:
         """The leak shift k of each spiking layer, in order."""
-        n = sum(tok[0] in "cf" for tok in self.layers)
         k = self.leak_shift
-        return list(k) if isinstance(k, list) else [k] * n
+        return list(k) if isinstance(k, list) else [k] * n_spiking(self.layers)
 
     def to_dict(self) -> dict:
         d = asdict(self)

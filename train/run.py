@@ -41,8 +41,8 @@ DEFAULT_LEAK_SHIFTS = (1, 2)
 
 def default_leak_shifts(arch: str) -> list[int]:
     """The default leak shift of each spiking layer of `arch`: DEFAULT_LEAK_SHIFTS spelled out."""
-    from quant.model import ARCHS
-    n = sum(tok[0] in "cf" for tok in ARCHS[arch])
+    from quant.model import ARCHS, n_spiking
+    n = n_spiking(ARCHS[arch])
     first, rest = DEFAULT_LEAK_SHIFTS
     return [first] + [rest] * (n - 1)
 
@@ -201,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     ap = parser()
     args = ap.parse_args(argv)
-    from quant.model import ARCHS
+    from quant.model import ARCHS, n_spiking
     from train.experiment import Experiment, ExperimentError
     if args.pgd_step <= 0:
         ap.error("--pgd-step must be > 0")
@@ -220,11 +220,11 @@ def main(argv=None):
     args.arch = args.arch or DEFAULT_ARCH[args.dataset]
     args.timesteps = args.timesteps or (32 if args.encoding == "rate" else 8)
     args.train_eps = DEFAULT_TRAIN_EPS[args.dataset] if args.train_eps is None else args.train_eps
-    n_spiking = sum(tok[0] in "cf" for tok in ARCHS[args.arch])
+    n = n_spiking(ARCHS[args.arch])
     if args.leak_shift is None:
         args.leak_shift = default_leak_shifts(args.arch)
-    elif isinstance(args.leak_shift, list) and len(args.leak_shift) != n_spiking:
-        ap.error(f"--leak-shift: {len(args.leak_shift)} values for the {n_spiking} spiking layers "
+    elif isinstance(args.leak_shift, list) and len(args.leak_shift) != n:
+        ap.error(f"--leak-shift: {len(args.leak_shift)} values for the {n} spiking layers "
                  f"of {args.arch}; give one k, or one per spiking layer")
     if args.periods > args.timesteps:
         ap.error(f"--periods ({args.periods}) cannot exceed --timesteps ({args.timesteps})")
