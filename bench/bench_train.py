@@ -69,7 +69,7 @@ class SnnTorchNet(nn.Module):
     returning (acc, state, record) and cfg.encoding.
     """
 
-    def __init__(self, timesteps: int, beta, threshold: float, in_shape=(1, 28, 28),
+    def __init__(self, timesteps: int, betas, threshold: float, in_shape=(1, 28, 28),
                  n_classes: int = 10):
         super().__init__()
         import snntorch as snn
@@ -78,7 +78,7 @@ class SnnTorchNet(nn.Module):
         self.cfg = SimpleNamespace(encoding="direct", timesteps=timesteps)
         sg = surrogate.fast_sigmoid(slope=25)
         c, h, w = in_shape
-        beta1, beta2 = beta if isinstance(beta, (list, tuple)) else (beta, beta)
+        beta1, beta2 = betas  # one per spiking layer, as train/run.py's --leak-shift
         self.conv1 = nn.Conv2d(c, 16, 3, padding=1, bias=False)
         self.lif1 = snn.Leaky(beta=beta1, threshold=threshold, spike_grad=sg)
         self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
@@ -116,8 +116,8 @@ def run_args(a) -> argparse.Namespace:
 def make_model(name: str, args, seed: int):
     if name == "snntorch-float":
         torch.manual_seed(seed)
-        ks = args.leak_shift if isinstance(args.leak_shift, list) else [args.leak_shift] * 2
-        return SnnTorchNet(args.timesteps, beta=[1.0 - 2.0 ** -k for k in ks], threshold=args.v_th)
+        return SnnTorchNet(args.timesteps, betas=[1.0 - 2.0 ** -k for k in args.leak_shift],
+                           threshold=args.v_th)
     quant = "float" if name.startswith("ours-float") else "4bit"
     return build_model(argparse.Namespace(**{**vars(args), "quant": quant}), seed)
 
