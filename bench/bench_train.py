@@ -13,8 +13,10 @@ the median over repeats is reported, from wall time and from process CPU time (t
 ratio is the robust one when other jobs share the cores). torch runs --threads threads (default
 1: on a shared 2-core host two intra-op threads oversubscribe the cores).
 
-  ours-4bit-standard   fmnist-conv, 4-bit QAT, --method standard (one update per batch)
-  ours-4bit-hire       the same with --method hire (2 periods, eps 8/255: two updates per batch)
+  ours-4bit-standard   the default network (fmnist-conv48), 4-bit QAT, --method standard (one
+                       update per batch)
+  ours-4bit-hire       the same with --method hire (2 periods, the default train eps: two
+                       updates per batch)
   ours-float-standard  the same network with --quant float
   snntorch-float       the same topology written as snnTorch tutorials do: snntorch.Leaky neurons
                        (fast_sigmoid surrogate), a timestep loop around the whole network that
@@ -50,6 +52,7 @@ from torch import nn
 from bench import report
 from train import data
 from train.experiment import Dist, build_model, train_model, tune_allocator
+from quant.model import ARCHS
 from train.run import DEFAULT_ARCH, DEFAULT_TRAIN_EPS, default_leak_shifts, parser as run_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,29 +64,35 @@ CONFIGS = PAIRED + OTHERS
 
 
 class SnnTorchNet(nn.Module):
-    """fmnist-conv in float with snnTorch neurons, in the style of snnTorch's tutorials.
+    """The default network (c{A} p2 c{B} p2 r) in float with snnTorch neurons, in the style of
+    snnTorch's tutorials.
 
-    conv 1->16 3x3 pad 1, Leaky, maxpool 2, conv 16->32, Leaky, maxpool 2, dense 1568->10 whose
-    output is summed over T (no spiking readout). Direct input: the image enters every step.
+    conv 1->A 3x3 pad 1, Leaky, maxpool 2, conv A->B, Leaky, maxpool 2, dense B*(H/4)*(W/4)->10
+    whose output is summed over T (no spiking readout). Direct input: the image enters every step.
     Bias-free like ours. Presents train_model's model interface: forward(x, timesteps=T)
     returning (acc, state, record) and cfg.encoding.
     """
 
-    def __init__(self, timesteps: int, betas, threshold: float, in_shape=(1, 28, 28),
-                 n_classes: int = 10):
+    def __init__(self, timesteps: int, betas, threshold: float, layers=("c16", "p2", "c32", "p2", "r"),
+                 in_shape=(1, 28, 28), n_classes: int = 10):
         super().__init__()
         import snntorch as snn
         from snntorch import surrogate
 
+        if len(layers) != 5 or [t[0] for t in layers] != ["c", "p", "c", "p", "r"] \
+                or layers[1] != "p2" or layers[3] != "p2":
+            raise ValueError(f"the snnTorch baseline is written for c<A> p2 c<B> p2 r, not "
+                             f"{' '.join(layers)}: pick such an --arch")
+        a, b = int(layers[0][1:]), int(layers[2][1:])
         self.cfg = SimpleNamespace(encoding="direct", timesteps=timesteps)
         sg = surrogate.fast_sigmoid(slope=25)
         c, h, w = in_shape
         beta1, beta2 = betas  # one per spiking layer, as train/run.py's --leak-shift
-        self.conv1 = nn.Conv2d(c, 16, 3, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(c, a, 3, padding=1, bias=False)
         self.lif1 = snn.Leaky(beta=beta1, threshold=threshold, spike_grad=sg)
-        self.conv2 = nn.Conv2d(16, 32, 3, padding=1, bias=False)
+        self.conv2 = nn.Conv2d(a, b, 3, padding=1, bias=False)
         self.lif2 = snn.Leaky(beta=beta2, threshold=threshold, spike_grad=sg)
-        self.fc = nn.Linear(32 * (h // 4) * (w // 4), n_classes, bias=False)
+        self.fc = nn.Linear(b * (h // 4) * (w // 4), n_classes, bias=False)
 
     def forward(self, x, state=None, timesteps=None, keep_state=True):
         T = int(timesteps or self.cfg.timesteps)
@@ -117,7 +126,7 @@ def make_model(name: str, args, seed: int):
     if name == "snntorch-float":
         torch.manual_seed(seed)
         return SnnTorchNet(args.timesteps, betas=[1.0 - 2.0 ** -k for k in args.leak_shift],
-                           threshold=args.v_th)
+                           threshold=args.v_th, layers=ARCHS[args.arch])
     quant = "float" if name.startswith("ours-float") else "4bit"
     return build_model(argparse.Namespace(**{**vars(args), "quant": quant}), seed)
 

@@ -28,9 +28,10 @@ from rtl.sim import RTLProject
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "build" / "test_runs"
 # the 4-bit run is the tests/ suite's trained run too (tests/conftest.py RUN_FLAGS)
-RUN_FLAGS = ["--train-limit", "1500", "--epochs", "1", "--test-limit", "300",
-             "--attack-limit", "120", "--blackbox-epochs", "1", "--sweep-eps", "8/255,0.1",
-             "--train-eps", "8/255", "--no-progress"]  # pinned: fixtures outlive default changes
+RUN_FLAGS = ["--arch", "fmnist-conv48", "--train-limit", "1500", "--epochs", "1",
+             "--test-limit", "300", "--attack-limit", "120", "--blackbox-epochs", "1",
+             "--sweep-eps", "8/255,0.1", "--train-eps", "8/255",
+             "--no-progress"]  # pinned: fixtures outlive default changes
 
 
 def trained_run(quant: str) -> Path:

@@ -44,7 +44,7 @@ def run_tokens(prj, in_words, expected_per_image, out_map, gaps, seed=1):
 
 
 @pytest.mark.parametrize("layers,kernel,pad,bits,T,lanes,pattern,gaps", [
-    ("c16 p2 c32 p2 r", 3, 1, 4, 8, 16, None, False),     # the default conv2: 2 output groups
+    ("c16 p2 c32 p2 r", 3, 1, 4, 8, 16, None, False),     # fmnist-conv's conv2: 2 output groups
     ("c8 p2 c12 p2 r", 5, 2, 2, 3, 4, None, True),        # K = 5, 3 groups, 2-bit, T = 3
     ("c8 p2 c16 p2 r", 3, 1, 8, 4, 16, "+max", True),     # one group (distance-1 RMW), +max
 ], ids=["default-k3", "k5-2bit-T3-gaps", "k3-8bit-max-gaps"])

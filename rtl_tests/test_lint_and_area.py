@@ -16,7 +16,7 @@ from rtl.verilator import find_verilator
 
 
 @pytest.mark.parametrize("layers,kw,lanes", [
-    ("c16 p2 c32 p2 r", {}, {}),                                     # the default network
+    ("c16 p2 c48 p2 r", {}, {}),                                     # the default network
     ("c6 p2 c10 p2 f12 r", dict(weight_bits=2, timesteps=6), {"conv2": 1, "dense1": 5}),
     ("c4 c6 p3 f20 f12 r", dict(weight_bits=8, kernel=5, padding=2), {"readout": 3}),
     ("f24 r", dict(timesteps=3), {}),

@@ -71,9 +71,10 @@ def random_ir(**kw):
 
 
 ROOT = Path(__file__).resolve().parent.parent
-RUN_FLAGS = ["--quant", "4bit", "--train-limit", "1500", "--epochs", "1", "--test-limit", "300",
-             "--attack-limit", "120", "--blackbox-epochs", "1", "--sweep-eps", "8/255,0.1",
-             "--train-eps", "8/255", "--no-progress"]  # pinned: fixtures outlive default changes
+RUN_FLAGS = ["--quant", "4bit", "--arch", "fmnist-conv48", "--train-limit", "1500", "--epochs", "1",
+             "--test-limit", "300", "--attack-limit", "120", "--blackbox-epochs", "1",
+             "--sweep-eps", "8/255,0.1", "--train-eps", "8/255",
+             "--no-progress"]  # pinned: fixtures outlive default changes
 
 
 def run_cli(module_or_script, *args, cwd=ROOT, timeout=600):

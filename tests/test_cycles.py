@@ -68,10 +68,10 @@ def test_engine_reports_a_deadlock():
 
 @functools.lru_cache(maxsize=1)
 def _default():
-    return random_network(seed=0)  # the default network: c16 p2 c32 p2 r on 28x28, T=8
+    return random_network(seed=0)  # fmnist-conv: c16 p2 c32 p2 r on 28x28, T=8
 
 
-def test_latency_json_of_the_default_network(tmp_path):
+def test_latency_json_of_fmnist_conv(tmp_path):
     out = generate(_default(), tmp_path / "prj")
     lat = json.loads((out / "latency.json").read_text())
     for f in FIELDS:
@@ -88,6 +88,16 @@ def test_latency_json_of_the_default_network(tmp_path):
     assert stages["conv1_current"]["busy_cycles_per_image"] == pytest.approx(784 * 9 + 784, abs=10)
     assert "144 adders" in stages["conv2"]["units"]
     assert lat["lanes"] == {"conv1": 16, "conv2": 16, "readout": 10}
+
+
+def test_the_default_network_needs_24_conv2_lanes_for_100_us():
+    """fmnist-conv48 scatters each event to 48 channels: 3 groups of 16 lanes miss the design
+    goal at the 15% worst case, 2 groups of 24 meet it (docs/HLS.md)."""
+    net = random_network("c16 p2 c48 p2 r", seed=0)
+    lat = {n: cycles.analytic(design_of(net, overrides={"layers": {"conv2": {"lanes": n}}}))
+           for n in (16, 24)}
+    assert lat[16]["latency_us"] > 100.0 >= lat[24]["latency_us"]
+    assert lat[24]["interval_between_images"] <= 12_000 < lat[16]["interval_between_images"]
 
 
 def test_a_shallow_current_fifo_serializes_images():

@@ -36,6 +36,15 @@ def test_hand_op_counts():
     assert e["dense_synaptic_ops"] == CONV1 + CONV2 + READOUT
 
 
+def test_hand_op_counts_of_the_default_fashion_mnist_network():
+    """fmnist-conv48: conv2 and the readout take 48 channels instead of 32, conv1 is unchanged."""
+    torch.manual_seed(0)
+    m = QuantSNN(ModelConfig(arch="fmnist-conv48")).eval()
+    e = E.energy(m, {"conv1": 0.1, "conv2": 0.1})
+    assert [(r["layer"], r["dense_ops"]) for r in e["layers"]] == [
+        ("conv1", 112896), ("conv2", 14 * 14 * 48 * 16 * 9), ("readout", 48 * 7 * 7 * 10)]
+
+
 def test_energy_direct_input():
     m = _model()
     T = 8
