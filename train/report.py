@@ -133,6 +133,8 @@ def label(cfg: dict, varying) -> str:
         elif k == "ema":
             if v:
                 parts.append(f"EMA {v:g}")
+        elif k == "arch":
+            parts.append(str(v))
         else:
             parts.append(f"{k} {v}")
     return name + (f", {', '.join(parts)}" if parts else "")
