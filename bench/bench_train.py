@@ -73,8 +73,8 @@ class SnnTorchNet(nn.Module):
     returning (acc, state, record) and cfg.encoding.
     """
 
-    def __init__(self, timesteps: int, betas, threshold: float, layers=("c16", "p2", "c32", "p2", "r"),
-                 in_shape=(1, 28, 28), n_classes: int = 10):
+    def __init__(self, timesteps: int, betas, threshold: float,
+                 layers=("c16", "p2", "c32", "p2", "r"), in_shape=(1, 28, 28), n_classes: int = 10):
         super().__init__()
         import snntorch as snn
         from snntorch import surrogate

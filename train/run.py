@@ -31,8 +31,10 @@ if __package__ in (None, ""):  # `python train/run.py` from a checkout
 # 1 thread; sleeping ones cost nothing measurable on an idle host (docs/TRAINING.md, "Speed").
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-DEFAULT_TRAIN_EPS = {"fashion-mnist": 11 / 255, "digits": 8 / 255, "cifar10": 2 / 255, "cifar100": 2 / 255}
-DEFAULT_ARCH = {"fashion-mnist": "fmnist-conv48", "digits": "fmnist-conv", "cifar10": "vgg5", "cifar100": "vgg5"}
+DEFAULT_TRAIN_EPS = {"fashion-mnist": 11 / 255, "digits": 8 / 255,
+                     "cifar10": 2 / 255, "cifar100": 2 / 255}
+DEFAULT_ARCH = {"fashion-mnist": "fmnist-conv48", "digits": "fmnist-conv",
+                "cifar10": "vgg5", "cifar100": "vgg5"}
 DEFAULT_SWEEP = "2/255,4/255,8/255,0.05,0.1"
 # Leak shifts k (leak 1 - 2^-k): the first spiking layer's (the one the pixels drive) and every
 # later layer's. Chosen by the strong suite's worst case (docs/TRAINING.md, ablation).
