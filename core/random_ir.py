@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from core import ir as IR
+from core.layer_tokens import per_spiking_layer
 from core.network import Network
 
 DEFAULT_LAYERS = ("c16", "p2", "c32", "p2", "r")
@@ -31,11 +32,7 @@ def random_ir(layers=DEFAULT_LAYERS, in_shape=(1, 28, 28), classes=10, timesteps
     lim = (1 << (weight_bits - 1)) - 1
     wf = weight_bits if weight_frac_bits is None else weight_frac_bits
     toks = _tokens(layers)
-    n_spiking = sum(t[:1] in ("c", "f") for t in toks)
-    leaks = list(leak_shift) if isinstance(leak_shift, (list, tuple)) else [leak_shift] * n_spiking
-    if len(leaks) != n_spiking:
-        raise ValueError(f"leak_shift: {len(leaks)} values for {n_spiking} spiking layers")
-    leaks = iter(leaks)
+    leaks = iter(per_spiking_layer(leak_shift, toks))
     s, first, counts, out_layers, weights = tuple(in_shape), True, {}, [], {}
     in_frac = 8
     for i, tok in enumerate(toks):

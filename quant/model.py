@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.layer_tokens import per_spiking_layer
 from quant import quantizers as Q
 from quant.lif import LIF
 
@@ -32,11 +33,6 @@ ARCHS = {
               "c512", "c512", "f4096", "f4096", "r"],
 }
 ENCODINGS = ("direct", "rate")
-
-
-def n_spiking(layers) -> int:
-    """How many spiking (LIF) layers a token list has: its convs and dense layers."""
-    return sum(tok[0] in "cf" for tok in layers)
 
 
 @dataclass
@@ -65,19 +61,14 @@ class ModelConfig:
             raise ValueError(f"--encoding must be one of {', '.join(ENCODINGS)}")
         if not 1 <= int(self.timesteps) <= 1024:
             raise ValueError(f"--timesteps must be in 1..1024, got {self.timesteps}")
-        n = n_spiking(self.layers)
         if isinstance(self.leak_shift, (list, tuple)):
-            self.leak_shift = [int(k) for k in self.leak_shift]
-            if len(self.leak_shift) != n:
-                raise ValueError(f"--leak-shift: {len(self.leak_shift)} values for {n} "
-                                 f"spiking layers ({' '.join(self.layers)}); give one, or one each")
+            self.leak_shift = per_spiking_layer(self.leak_shift, self.layers, "--leak-shift")
         else:
             self.leak_shift = int(self.leak_shift)
 
     def layer_leak_shifts(self) -> list[int]:
         """The leak shift k of each spiking layer, in order."""
-        k = self.leak_shift
-        return list(k) if isinstance(k, list) else [k] * n_spiking(self.layers)
+        return per_spiking_layer(self.leak_shift, self.layers)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -43,7 +43,8 @@ DEFAULT_LEAK_SHIFTS = (1, 2)
 
 def default_leak_shifts(arch: str) -> list[int]:
     """The default leak shift of each spiking layer of `arch`: DEFAULT_LEAK_SHIFTS spelled out."""
-    from quant.model import ARCHS, n_spiking
+    from core.layer_tokens import n_spiking
+    from quant.model import ARCHS
     n = n_spiking(ARCHS[arch])
     first, rest = DEFAULT_LEAK_SHIFTS
     return [first] + [rest] * (n - 1)
@@ -205,7 +206,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None):
     ap = parser()
     args = ap.parse_args(argv)
-    from quant.model import ARCHS, n_spiking
+    from core.layer_tokens import n_spiking
+    from quant.model import ARCHS
     from train.experiment import Experiment, ExperimentError
     if args.pgd_step <= 0:
         ap.error("--pgd-step must be > 0")
