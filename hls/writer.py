@@ -16,7 +16,7 @@ import jinja2
 import numpy as np
 
 from core import golden
-from core.hw.backend import write_files
+from core.hw.backend import generator_fingerprint, write_files
 from core.frames import codes_text, result_words, sample_images
 from core.hw import cycles
 from core.hw.design import Design, Process
@@ -190,6 +190,7 @@ def render(design: Design) -> dict:
     files["hls_config.json"] = to_json(design.settings)
     manifest = {
         "format": PROJECT_FORMAT, "version": 2, "top": TOP, "ir_sha256": sha,
+        "generator_sha256": generator_fingerprint(Path(__file__).parent),
         "input_shape": list(design.in_shape), "classes": design.classes,
         "timesteps": design.timesteps,
         "trace_streams": [{"stream": s.name, "layer": s.layer, "id": s.trace_id,

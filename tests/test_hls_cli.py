@@ -65,6 +65,20 @@ def test_csim_reuses_the_project_and_binary(tmp_path, run_dir, cache):
     assert rep["bit_exact"] and (out / "firmware/hire_snn.cpp").stat().st_mtime_ns == stamp
 
 
+def test_csim_rewrites_a_project_of_other_generator_code(tmp_path, run_dir, cache):
+    """A project written by other code (a `git pull` since) is regenerated, not reused."""
+    out = tmp_path / "prj"
+    csim.run_csim(run_dir, 3, out=out, log=lambda m: None)
+    mf = out / "project.json"
+    manifest = json.loads(mf.read_text())
+    fresh = manifest["generator_sha256"]
+    mf.write_text(json.dumps({**manifest, "generator_sha256": "0" * 64}))
+    stamp = (out / "firmware/hire_snn.cpp").stat().st_mtime_ns
+    rep = csim.run_csim(run_dir, 3, out=out, log=lambda m: None)
+    assert rep["bit_exact"] and json.loads(mf.read_text())["generator_sha256"] == fresh
+    assert (out / "firmware/hire_snn.cpp").stat().st_mtime_ns != stamp
+
+
 def test_csim_detects_a_mismatch(tmp_path, run_dir, cache, monkeypatch):
     """A project whose threshold differs from the IR's must fail the comparison (exit 1)."""
     out = tmp_path / "prj"

@@ -4,7 +4,9 @@ with these settings, and the `python -m <backend>.generate` command line."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import sys
 from pathlib import Path
 
 from core.atomic import atomic_dir
@@ -28,8 +30,32 @@ def generate(write, net, out, config=None, overrides: dict | None = None, weight
     return write(design_of(as_network(net, weights), config, overrides), out)
 
 
-def is_current(out: Path, net, design, settings_file: str) -> bool:
-    """True when `out` is a whole-network project of this IR built with these settings."""
+CORE = Path(__file__).resolve().parents[1]
+SOURCE_SUFFIXES = {".py", ".sv", ".v", ".j2", ".h", ".hpp", ".cpp", ".tcl", ".vlt"}
+
+
+def generator_fingerprint(package) -> str:
+    """sha256 of every source that shapes a backend's project: the backend package (its writer,
+    templates, kernel library) and the neutral core (IR, golden model, core.hw). A project
+    records it, so a code change (a `git pull`) regenerates the project instead of simulating a
+    stale copy."""
+    h = hashlib.sha256()
+    for root in (Path(package).resolve(), CORE):
+        for f in sorted(p for p in root.rglob("*") if p.suffix in SOURCE_SUFFIXES
+                        and p.is_file() and "__pycache__" not in p.parts):
+            h.update(f"{root.name}/{f.relative_to(root)}\0".encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def fingerprint_of(write) -> str:
+    """The generator fingerprint of the backend whose writer function is `write`."""
+    return generator_fingerprint(Path(sys.modules[write.__module__].__file__).parent)
+
+
+def is_current(out: Path, net, design, settings_file: str, fingerprint: str | None = None) -> bool:
+    """True when `out` is a whole-network project of this IR built with these settings (and,
+    given a fingerprint, by this generator code)."""
     mf, cfg = Path(out) / "project.json", Path(out) / settings_file
     if not (mf.is_file() and cfg.is_file()):
         return False
@@ -39,13 +65,14 @@ def is_current(out: Path, net, design, settings_file: str) -> bool:
     except json.JSONDecodeError:
         return False
     return (manifest.get("ir_sha256") == net.sha256 and "process" not in manifest
-            and settings == json.loads(json.dumps(design.settings)))
+            and settings == json.loads(json.dumps(design.settings))
+            and (fingerprint is None or manifest.get("generator_sha256") == fingerprint))
 
 
 def project_for(write, net, out, settings_file: str, config=None):
     """(design, out): the design of `net`, and `out` rewritten unless it is already current."""
     design = design_of(net, config)
-    if not is_current(out, net, design, settings_file):
+    if not is_current(out, net, design, settings_file, fingerprint_of(write)):
         write(design, out)
     return design, Path(out)
 
