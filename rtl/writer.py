@@ -18,10 +18,10 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from core.hw.backend import write_files
+from core.hw.backend import generator_fingerprint, write_files
 from core.hw import cycles
 from core.hw.design import Design, Process, Stream, index_bits
-from core.hw.kernels import PIPE
+from core.hw.kernels import kernel
 
 TOP = "hire_snn"
 HDL = Path(__file__).parent / "hdl"
@@ -206,6 +206,15 @@ def _fifo(s: Stream, slack: int) -> Instance:
                     f"{'timestep' if s.kind == 'spikes' else 'image'})")
 
 
+def slack(design: Design, s: Stream) -> int:
+    """A producer checks in_room when it issues and writes `pipe` cycles later, while the FIFO
+    counts a write one cycle after it: pipe + 1 words may be in flight (flags: written at once)."""
+    if s.kind == "flag":
+        return 1
+    producer = design.process(s.producer) if s.kind != "result" else design.processes[-1]
+    return kernel(producer.kernel).pipe + 1
+
+
 def _kernel_conns(p: Process, result: str) -> list:
     """Port connections of a process's kernel: its input FIFO's read side, its output FIFO's
     write side (the FIFOs' signal names are <stream>_{d,v,room,q,qv,qr})."""
@@ -262,9 +271,7 @@ def layer_modules(design: Design) -> list[Module]:
         own = [s for s in streams.values() if s.layer == L.name]
         insts = [Instance(MODULE[p.kernel], f"u_{p.name}", kernel_params(p),
                           _kernel_conns(p, res.name), p.comment) for p in procs]
-        # a producer checks in_room when it issues and writes PIPE cycles later, while the
-        # FIFO counts a write one cycle after it: PIPE + 1 words may be in flight
-        insts += [_fifo(s, 1 if s.kind == "flag" else PIPE + 1) for s in own]
+        insts += [_fifo(s, slack(design, s)) for s in own]
         ports = [Port("input", 1, "clk"), Port("input", 1, "rst_n")]
         wires, done = [], {"clk", "rst_n"}
         for _, sig in (c for i in insts for c in i.conns):
@@ -347,6 +354,7 @@ def render(design: Design) -> dict:
     sources = [f"hdl/{n}" for n in LIBRARY] + [f"hdl/{TOP}.sv"]
     manifest = {
         "format": PROJECT_FORMAT, "version": 1, "top": TOP, "ir_sha256": net.sha256,
+        "generator_sha256": generator_fingerprint(Path(__file__).parent),
         "sources": sources, "dut_top": "hdl/dut_top.sv", "in_w": AXIS_IN_W, "out_w": AXIS_OUT_W,
         "in_shape": list(net.in_shape), "n_inputs": net.n_inputs, "classes": net.classes,
         "timesteps": net.timesteps, "layers": [L.name for L in net.layers],
@@ -425,7 +433,7 @@ def process_top(design: Design, name: str) -> tuple[str, int, int]:
     sig.update({f"{o}_q": "out_data", f"{o}_qv": "out_valid", f"{o}_qr": "out_ready"})
     params = ",\n".join(f"        .{k}({v})" for k, v in kernel_params(p))
     ports = ",\n".join(f"        .{port}({sig.get(s, s)})" for port, s in conns.items())
-    fifo = _fifo(out, PIPE + 1)
+    fifo = _fifo(out, kernel(p.kernel).pipe + 1)
     fparams = ", ".join(f".{k}({v})" for k, v in fifo.params)
     fports = ", ".join(f".{port}({sig.get(s, s)})" for port, s in fifo.conns)
     body = "\n".join(lines)

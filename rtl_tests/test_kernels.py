@@ -134,7 +134,8 @@ def test_conv_direct_current(projects, design, layers, lanes, gaps):
 @pytest.mark.parametrize("layers,lanes,gaps", [
     ("c8 p2 f24 r", 8, False),             # 3 output groups
     ("c8 p2 f24 r", 24, True),             # one group: the same word every cycle
-], ids=["groups3", "groups1-gaps"])
+    ("c8 p2 f24 r", 12, False),            # two groups: the same word at distance 2
+], ids=["groups3", "groups1-gaps", "groups2"])
 def test_dense_event(projects, design, layers, lanes, gaps):
     net = random_network(layers, seed=8, v_th=0.5)
     d = design(net, layers={"dense1": {"lanes": lanes}})

@@ -103,7 +103,8 @@ def test_trained_network_with_gaps_and_backpressure(trained):
     ("c8 p2 f32 r", dict(timesteps=4, leak_shift=1, v_th=0.5), {}),       # a dense hidden layer
     ("c6 p2 c10 p2 f12 r", dict(timesteps=6, leak_shift=[1, 5, 3], weight_bits=2),
      {"conv1": 4, "conv2": 3, "dense1": 5, "readout": 4}),                # lanes not dividing
-    ("f24 r", dict(weight_bits=8, timesteps=3), {"dense1": 7}),            # dense on the codes
+    ("f24 r", dict(weight_bits=8, timesteps=3), {"dense1": 12}),  # dense on the codes: a LIF
+    # pass of 2 words, shorter than its pipeline (extra end-of-timestep cycles)
     ("r", dict(timesteps=2), {}),                 # the readout alone: one current word per image
 ], ids=["dense-hidden-T4-leak1", "c-c-f-T6-leaks-1-5-3-lanes", "dense-first-T3", "readout-only-T2"])
 def test_random_networks_of_other_shapes(projects, design, layers, kw, lanes):
@@ -114,6 +115,25 @@ def test_random_networks_of_other_shapes(projects, design, layers, kw, lanes):
                              rng.integers(0, 256, (12, *net.in_shape), dtype=np.uint8)])
     r = projects(d).stream(list(images.reshape(len(images), -1)), gaps=True, seed=3)
     check_equal(r, net, images)
+
+
+@pytest.mark.generated_rtl
+def test_a_project_of_other_generator_code_is_rewritten(tmp_path):
+    """`make rtl-sim` reuses build/rtl_prj only when it holds this IR, these settings and
+    this generator's code: a project written before a change of rtl/ or core/ is regenerated."""
+    from rtl import simulate
+    net = random_network("c8 p2 f16 r", seed=4)
+    out = tmp_path / "prj"
+    simulate.project_for(net, out)
+    top, mf = out / "hdl/hire_snn.sv", out / "project.json"
+    stamp = top.stat().st_mtime_ns
+    simulate.project_for(net, out)
+    assert top.stat().st_mtime_ns == stamp                      # current: reused
+    manifest = json.loads(mf.read_text())
+    mf.write_text(json.dumps({**manifest, "generator_sha256": "0" * 64}))
+    simulate.project_for(net, out)
+    assert top.stat().st_mtime_ns != stamp
+    assert json.loads(mf.read_text())["generator_sha256"] == manifest["generator_sha256"]
 
 
 @pytest.mark.generated_rtl

@@ -6,12 +6,20 @@
 // in distinct banks and all taps update in the same cycle. Per timestep:
 //   scatter: for each spike of each input slice (lowest set bit first) and each output group,
 //            one cycle: every bank reads its word, adds the weight of its tap and writes it
-//            back one cycle later. The same word comes back at distance GROUPS (the next spike
-//            of the slice), so only with GROUPS = 1 is it read in the cycle it is written: then
-//            a one-cycle forwarding register per bank supplies it (GROUPS > 1 needs none).
+//            back. Pipeline (timing: RAM outputs registered before any logic): issue -> RAM
+//            word -> output register, add, write: a word read in cycle a misses the writes of
+//            the accesses issued in a - 1 and a - 2. The same word comes back at distance
+//            GROUPS (the next spike of the slice, or the next slice at the same place), so
+//            with GROUPS <= 2 a two-deep history of each bank's writes (address, word) is
+//            forwarded, newest first; with GROUPS >= 3 no access can see a stale word.
 //   fire:    one pass over the (y, x, group) words, group fastest: fire, soft reset, store
 //            leak(U) for the next timestep (0 after the last one) and send non-empty slices,
-//            then the end-of-timestep token. Each word is visited once: no dependence.
+//            then the end-of-timestep token. Pipeline: issue -> RAM word -> output register
+//            -> the fire bank's word selected (a registered one-hot per bank) -> fire and reset
+//            (registered, snn_fire) -> leak, write and token: PIPE = 5. Each word is visited
+//            once, the pass starts after the last scatter write has landed (at_eot, SETTLE),
+//            and the next scatter starts DRAIN cycles after the end-of-timestep token, when the
+//            pass's last write has landed: no dependence.
 // Input rows reach the banks through constant tables (y + PAD) / K and (y + PAD) mod K; the fire
 // pass carries quotient / remainder counters. The weight ROM is addressed {input channel, output
 // group, ry, rx}: its word holds, for every bank, the LANES weights of the tap that bank takes
@@ -93,7 +101,9 @@ module snn_conv_event #(
     initial $readmemh(W_FILE, wrom);
 
     // ---- control -----------------------------------------------------------------------------
-    typedef enum logic [2:0] {CLEAR, SCATTER, SETTLE, FIRE, FIRE_EOT} state_t;
+    typedef enum logic [2:0] {CLEAR, SCATTER, SETTLE, FIRE, FIRE_EOT, DRAIN} state_t;
+    localparam int DRAIN_CYCLES = 2;   // the fire pass's last write lands before a scatter read
+    logic drain_n;
     state_t state;
     logic [AB-1:0] clr_addr;
     logic [TB-1:0] t;
@@ -125,6 +135,7 @@ module snn_conv_event #(
             state <= CLEAR;
             clr_addr <= '0;
             t <= '0;
+            drain_n <= 1'b0;
             {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
         end else begin
             case (state)
@@ -165,24 +176,30 @@ module snn_conv_event #(
                 end
                 FIRE_EOT: if (eot_issue) begin
                     t <= last_t ? '0 : t + TB'(1);
-                    state <= SCATTER;
+                    state <= DRAIN;
+                    drain_n <= 1'b0;
+                end
+                DRAIN: begin
+                    drain_n <= 1'b1;
+                    if (drain_n == 1'(DRAIN_CYCLES - 1))
+                        state <= SCATTER;
                 end
                 default: state <= CLEAR;
             endcase
         end
     end
 
-    // ---- stage 0 -> 1: weight word, per-bank address, tap and validity -------------------------
+    // ---- stage 0 -> 1: weight word, per-bank address, tap and validity; 1 -> 2: registered ---
     wire [QYB:0] qy = qy_of[tok_y];
     wire [RB-1:0] ry = ry_of[tok_y];
     wire [QXB:0] qx = qx_of[tok_x];
     wire [RB-1:0] rx = rx_of[tok_x];
-    logic [WW-1:0] wq;
-    logic s1, f1, e1, last1;
+    logic [WW-1:0] wq, wq2;
+    logic s1, f1, e1, last1, s2, f2, e2, last2;
     logic [RB-1:0] fry1, frx1;
-    logic [YBO-1:0] oy1;
-    logic [XBO-1:0] ox1;
-    logic [GBO-1:0] fg1;
+    logic [YBO-1:0] oy1, oy2;
+    logic [XBO-1:0] ox1, ox2;
+    logic [GBO-1:0] fg1, fg2;
     always_ff @(posedge clk) begin
         wq <= wrom[(WAB'(tok_g) << (LBI + GBOE + 2 * RB)) | (WAB'(lsb) << (GBOE + 2 * RB))
                    | (WAB'(og) << (2 * RB)) | (WAB'(ry) << RB) | WAB'(rx)];
@@ -191,10 +208,15 @@ module snn_conv_event #(
         e1 <= eot_issue && rst_n;
         last1 <= last_t;
         {fry1, frx1, oy1, ox1, fg1} <= {fry, frx, oy, ox, fg};
+        wq2 <= wq;
+        s2 <= s1 && rst_n;
+        f2 <= f1 && rst_n;
+        e2 <= e1 && rst_n;
+        last2 <= last1;
+        {oy2, ox2, fg2} <= {oy1, ox1, fg1};
     end
 
-    logic [K*K-1:0] fire_mask_sel;     // bank of the fire pass word in stage 1
-    logic [K*K-1:0][LANES*MB-1:0] q;   // each bank's word in stage 1
+    logic [K*K-1:0][LANES*MB-1:0] fq_b;   // each bank's word in stage 2 if it is the fire's
     logic [LANES-1:0] fire_spikes;
     logic [LANES*MB-1:0] fire_next;
 
@@ -225,63 +247,88 @@ module snn_conv_event #(
             wire [AB-1:0] saddr = {og, yb[QYB-1:0], xb[QXB-1:0]};
             wire [AB-1:0] raddr = (state == FIRE) ? {fg, fqy, fqx} : saddr;
 
-            logic ok1;
-            logic [AB-1:0] a1;
-            logic [LANES*MB-1:0] qb;
-            assign q[B] = qb;
+            logic ok1, ok2;
+            logic [AB-1:0] a1, a2, a3, a4;
+            logic [LANES*MB-1:0] qb, qb2;
+            logic sel2, sel3, sel4;      // the fire pass's word is this bank's (stages 2-4)
             always_ff @(posedge clk) begin
                 qb <= bank[raddr];
                 ok1 <= yok && xok;
                 a1 <= raddr;
+                qb2 <= qb;
+                ok2 <= ok1;
+                a2 <= a1;
+                sel2 <= f1 && (int'(fry1) == by) && (int'(frx1) == bx);
+                {sel3, sel4} <= {sel2, sel3};
+                {a3, a4} <= {a2, a3};
             end
+            assign fq_b[B] = sel2 ? qb2 : '0;
 
-            // stage 1, scatter: add this bank's weights, from its slice of the ROM word
+            // stage 2, scatter: add this bank's weights, from its slice of the ROM word
             logic [LANES*MB-1:0] old, sum;
             always_comb begin
                 for (int l = 0; l < LANES; l++)
-                    sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq[B*BW + l*WB +: WB]));
+                    sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq2[B*BW + l*WB +: WB]));
             end
-            wire swr = s1 && ok1;
-            wire fwr = f1 && fire_mask_sel[B];
-            // one write port (clear sweep, scatter or fire pass), so the bank maps to a RAM
+            wire swr = s2 && ok2;
+            wire fwr = sel4;
+            // one write port (clear sweep, scatter or fire pass; never two at once), so the
+            // bank maps to a RAM
             wire we = (state == CLEAR) || swr || fwr;
-            wire [AB-1:0] wa = (state == CLEAR) ? clr_addr : a1;
+            wire [AB-1:0] wa = (state == CLEAR) ? clr_addr : (swr ? a2 : a4);
             wire [LANES*MB-1:0] wd = (state == CLEAR) ? '0 : (swr ? sum : fire_next);
             always_ff @(posedge clk) begin
                 if (we)
                     bank[wa] <= wd;
             end
-            if (GROUPS == 1) begin : g_fwd
-                // the next spike's word is this one, read while this write lands: forward it
-                logic fwd_v;
-                logic [AB-1:0] fwd_a;
-                logic [LANES*MB-1:0] fwd_w;
+            if (GROUPS <= 2) begin : g_fwd
+                // the scatter writes of the two accesses before this one, newest first; the
+                // match is decided a stage early (registered), so stage 2 only selects
+                logic h_v;          // the newest history entry is a write
+                logic [AB-1:0] h_a;
+                logic [LANES*MB-1:0] h_w [2];
+                logic m1, m2;        // stage 2's word is h_w[0] / h_w[1]
                 always_ff @(posedge clk) begin
-                    fwd_v <= swr && rst_n;
-                    fwd_a <= a1;
-                    fwd_w <= sum;
+                    h_v <= swr && rst_n;
+                    h_a <= a2;
+                    h_w[0] <= sum;
+                    h_w[1] <= h_w[0];
+                    // stage 1's access vs the writes landing at the next two edges
+                    m1 <= swr && a2 == a1;
+                    m2 <= h_v && h_a == a1;
                 end
-                assign old = (fwd_v && fwd_a == a1) ? fwd_w : qb;
+                assign old = m1 ? h_w[0] : (m2 ? h_w[1] : qb2);
             end else begin : g_nofwd
-                assign old = qb;
+                assign old = qb2;
             end
-            assign fire_mask_sel[B] = (int'(fry1) == by) && (int'(frx1) == bx);
         end
     end
 
-    // ---- stage 1, fire: the selected bank's word -----------------------------------------------
-    logic [LANES*MB-1:0] fq;
+    // ---- stage 3, fire: the selected bank's word; stage 4: fired and reset (snn_fire) ---------
+    logic [LANES*MB-1:0] fq, fq3;
+    logic f3, e3, last3, f4, e4;
     always_comb begin
         fq = '0;
         for (int b = 0; b < K * K; b++)
-            if (fire_mask_sel[b]) fq = q[b];
+            fq = fq | fq_b[b];        // one bank's word, the others are zero
+    end
+    logic [YBO-1:0] oy3, oy4;
+    logic [XBO-1:0] ox3, ox4;
+    logic [GBO-1:0] fg3, fg4;
+    always_ff @(posedge clk) begin
+        fq3 <= fq;
+        {f3, f4} <= {f2, f3} & {2{rst_n}};
+        {e3, e4} <= {e2, e3} & {2{rst_n}};
+        last3 <= last2;
+        {oy3, ox3, fg3} <= {oy2, ox2, fg2};
+        {oy4, ox4, fg4} <= {oy3, ox3, fg3};
     end
     snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
-        .u(fq), .last(last1), .spikes(fire_spikes), .next(fire_next));
+        .clk, .u(fq3), .last(last3), .spikes(fire_spikes), .next(fire_next));
 
-    // ---- stage 2: the token --------------------------------------------------------------------
+    // ---- stage 5: the token --------------------------------------------------------------------
     always_ff @(posedge clk) begin
-        tok_valid <= e1 || (f1 && fire_spikes != '0);
-        tok_data <= {e1, fg1, oy1, ox1, e1 ? LANES'(0) : fire_spikes};
+        tok_valid <= e4 || (f4 && fire_spikes != '0);
+        tok_data <= {e4, fg4, oy4, ox4, e4 ? LANES'(0) : fire_spikes};
     end
 endmodule

@@ -1,7 +1,10 @@
 // snn_dense_event: a spike-driven dense + LIF layer (kernel dense_event): each timestep, the
 // scatter of its input spikes (snn_scatter_dense), then a fire pass over the GROUPS words:
 // fire, soft reset, store leak(U) for the next timestep (0 after the last one), send non-empty
-// slices {eot = 0, g, y = 0, x = 0, mask}, then the end-of-timestep token. PIPE = 2.
+// slices {eot = 0, g, y = 0, x = 0, mask}, then the end-of-timestep token. The state word
+// arrives two cycles after its read (registered RAM output), snn_fire takes one more: the
+// write and the token three after the issue, PIPE = 4; the scatter resumes one cycle after
+// the end-of-timestep token (DRAIN), when the pass's last write has landed.
 module snn_dense_event #(
     parameter int IN_G = 16,
     parameter int IN_H = 7,
@@ -42,15 +45,15 @@ module snn_dense_event #(
                         .LANES(LANES), .GROUPS(GROUPS), .SB(MB), .WB(WB), .YBI(YBI), .XBI(XBI),
                         .GBI(GBI), .GBO(GBO), .W_FILE(W_FILE)) u_scatter (
         .clk, .rst_n, .in_data, .in_valid, .in_ready, .idle, .resume, .p_addr(g), .p_q(q),
-        .p_we(we), .p_waddr(g1), .p_wdata(next));
+        .p_we(we), .p_waddr(g3), .p_wdata(next));
 
     // fire pass: issue (read word g) -> update and write back -> token
-    typedef enum logic [1:0] {WAIT, FIRE, FIRE_EOT} state_t;
+    typedef enum logic [1:0] {WAIT, FIRE, FIRE_EOT, DRAIN} state_t;
     state_t state;
     logic [TB-1:0] t;
     wire fire_issue = (state == FIRE) && tok_room;
     wire eot_issue = (state == FIRE_EOT) && tok_room;
-    assign resume = eot_issue;
+    assign resume = (state == DRAIN);
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
@@ -69,28 +72,34 @@ module snn_dense_event #(
                 end
                 FIRE_EOT: if (eot_issue) begin
                     t <= (t == TB'(T - 1)) ? '0 : t + TB'(1);
-                    state <= WAIT;
+                    state <= DRAIN;
                 end
+                DRAIN: state <= WAIT;
                 default: state <= WAIT;
             endcase
         end
     end
 
-    logic f1, e1, last1;
+    logic f1, e1, last1, f2, e2, last2, f3, e3;
+    logic [GBO-1:0] g2, g3;
     always_ff @(posedge clk) begin
         f1 <= fire_issue && rst_n;
         e1 <= eot_issue && rst_n;
         last1 <= (t == TB'(T - 1));
         g1 <= g;
+        {f2, f3} <= {f1, f2} & {2{rst_n}};
+        {e2, e3} <= {e1, e2} & {2{rst_n}};
+        last2 <= last1;
+        {g2, g3} <= {g1, g2};
     end
 
     logic [LANES-1:0] spikes;
     snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
-        .u(q), .last(last1), .spikes, .next);
-    assign we = f1;
+        .clk, .u(q), .last(last2), .spikes, .next);
+    assign we = f3;
 
     always_ff @(posedge clk) begin
-        tok_valid <= e1 || (f1 && spikes != '0);
-        tok_data <= {e1, g1, 1'b0, 1'b0, e1 ? LANES'(0) : spikes};
+        tok_valid <= e3 || (f3 && spikes != '0);
+        tok_data <= {e3, g3, 1'b0, 1'b0, e3 ? LANES'(0) : spikes};
     end
 endmodule

@@ -8,8 +8,10 @@
 // KW = IN_W, PAD = 0, one position). Zero padding is a bounds check on the frame coordinates.
 // The weight ROM holds one word of LANES weights per (group, tap), in that order ($readmemh
 // W_FILE, laid out by rtl/writer.py); its address is a counter.
-// Pipeline: issue (RAM/ROM read) -> multiply-accumulate -> write: PIPE = 2 (the current FIFO's
-// SLACK). The malformed-frame flag of each image goes to the flag FIFO before its compute.
+// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> multiplier input registers -> product
+// register -> accumulate -> write: PIPE = 4 (MULT18X18D with input and output registers; no RAM
+// output feeds logic beyond a zero mask). The malformed-frame flag of each image goes to the
+// flag FIFO before its compute.
 module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -139,34 +141,55 @@ module snn_direct_current #(
         end
     end
 
-    // ---- stage 1: ROM word and code arrive; multiply-accumulate ------------------------------
+    // ---- stage 1: ROM word and code arrive, into the multipliers' input registers ------------
     logic v1, in_img1, first1, last1;
     always_ff @(posedge clk) begin
         wq <= wrom[waddr];
-        v1 <= issue;
+        v1 <= issue && rst_n;
         in_img1 <= in_img;
         first1 <= first_tap;
         last1 <= last_tap;
     end
 
-    logic signed [CURB-1:0] acc [LANES];
-    logic v2;
-    wire [8:0] code1 = {1'b0, in_img1 ? code : 8'd0};
+    logic signed [WB-1:0] wm [LANES];
+    logic signed [8:0] cm;
+    logic v2, first2, last2;
     always_ff @(posedge clk) begin
-        if (v1) begin
-            for (int l = 0; l < LANES; l++) begin
-                // every partial sum is the current of a sub-window: inside CURB bits
-                acc[l] <= (first1 ? CURB'(0) : acc[l])
-                          + CURB'(PB'($signed(wq[l*WB +: WB])) * PB'($signed(code1)));
-            end
-        end
-        v2 <= v1 && last1 && rst_n;
+        for (int l = 0; l < LANES; l++)
+            wm[l] <= $signed(wq[l*WB +: WB]);
+        cm <= {1'b0, in_img1 ? code : 8'd0};
+        v2 <= v1 && rst_n;
+        first2 <= first1;
+        last2 <= last1;
     end
 
-    // ---- stage 2: the slice's currents to the FIFO -----------------------------------------
+    // ---- stage 2: products (the multipliers' output registers) ------------------------------
+    logic signed [PB-1:0] prod [LANES];
+    logic v3, first3, last3;
+    always_ff @(posedge clk) begin
+        for (int l = 0; l < LANES; l++)
+            prod[l] <= PB'(wm[l]) * PB'(cm);
+        v3 <= v2 && rst_n;
+        first3 <= first2;
+        last3 <= last2;
+    end
+
+    // ---- stage 3: accumulate -------------------------------------------------------------------
+    logic signed [CURB-1:0] acc [LANES];
+    logic v4;
+    always_ff @(posedge clk) begin
+        if (v3) begin
+            for (int l = 0; l < LANES; l++)
+                // every partial sum is the current of a sub-window: inside CURB bits
+                acc[l] <= (first3 ? CURB'(0) : acc[l]) + CURB'(prod[l]);
+        end
+        v4 <= v3 && last3 && rst_n;
+    end
+
+    // ---- stage 4: the slice's currents to the FIFO -----------------------------------------
     always_comb begin
         for (int l = 0; l < LANES; l++)
             cur_data[l*CURB +: CURB] = acc[l];
     end
-    assign cur_valid = v2;
+    assign cur_valid = v4;
 endmodule

@@ -6,8 +6,11 @@
 // timesteps; a sweep clears the stamps after each image's last timestep and after reset.
 // Pooled coordinates come from constant tables (y -> y / SIZE, built at elaboration), rows and
 // columns beyond OUT * SIZE are dropped. Read-modify-write at one token per cycle: the RAM is
-// read in the issue cycle and written one cycle later, so the same entry recurring in the next
-// cycle reads the forwarding register; any later recurrence reads the RAM. PIPE = 2.
+// read in the issue cycle, its word registered (timing), merged and written two cycles later,
+// so an entry recurring at distance 1 or 2 misses those writes: a two-deep history of the
+// written words {stamp, mask} (newest first) replaces the RAM word then, and the stamp check
+// applies to it as to a RAM word (a write of the previous timestep is no current mask).
+// Token: PIPE = 3.
 module snn_pool_or #(
     parameter int SIZE = 2,
     parameter int IN_H = 28,
@@ -63,19 +66,21 @@ module snn_pool_or #(
     wire [SL-1:0] in_mask = in_data[SL-1:0];
 
     logic [STB+SL-1:0] ram [1 << AB];
-    logic [STB-1:0] t;           // timestep of the tokens now in stage 1
+    logic [STB-1:0] t;           // timestep of the tokens now in stage 2
     logic clearing;
     logic [AB-1:0] clr_addr;
 
-    // stage 1 registers (declared here: the issue stage must not follow the image's last eot)
-    logic v1, eot1, keep1;
-    logic [AB-1:0] a1;
-    logic [SL-1:0] m1;
+    // stage 1 and 2 registers (declared here: the issue stage must not follow the image's last
+    // eot, which ends the timesteps in stage 2 and starts the stamp sweep)
+    logic v1, eot1, keep1, v2, eot2, keep2;
+    logic [AB-1:0] a1, a2;
+    logic [SL-1:0] m1, m2;
     wire last_eot1 = v1 && eot1 && (t == STB'(T - 1));
-    assign in_ready = in_valid && tok_room && !clearing && !last_eot1;
+    wire last_eot2 = v2 && eot2 && (t == STB'(T - 1));
+    assign in_ready = in_valid && tok_room && !clearing && !last_eot1 && !last_eot2;
     wire [AB-1:0] a0 = {in_g, py_of[in_y], px_of[in_x]};
 
-    logic [STB+SL-1:0] q;
+    logic [STB+SL-1:0] q, q2;
     always_ff @(posedge clk) begin
         q <= ram[a0];
         v1 <= in_ready && rst_n;
@@ -83,22 +88,38 @@ module snn_pool_or #(
         keep1 <= y_kept[in_y] && x_kept[in_x];
         a1 <= a0;
         m1 <= in_mask;
+        q2 <= q;
+        v2 <= v1 && rst_n;
+        eot2 <= eot1;
+        keep2 <= keep1;
+        a2 <= a1;
+        m2 <= m1;
     end
 
-    // stage 1: merge with the entry (the forwarding register covers a write one cycle ago)
-    logic fwd_v;
-    logic [AB-1:0] fwd_a;
-    logic [SL-1:0] fwd_m;
+    // stage 2: merge with the entry (the history covers the writes of the two tokens before)
+    logic h_v;          // the newest history entry is a write
+    logic [STB+SL-1:0] h_w [2];
+    logic [AB-1:0] h_a;
+    logic hm1, hm2;                     // stage 2's word is h_w[0] / h_w[1] (decided in stage 1)
+    wire wr = v2 && !eot2 && keep2;
     wire [STB-1:0] now = t + STB'(1);
-    wire [SL-1:0] stored = (q[STB+SL-1:SL] == now) ? q[SL-1:0] : '0;
-    wire [SL-1:0] old = (fwd_v && fwd_a == a1) ? fwd_m : stored;
-    wire [SL-1:0] fresh = m1 & ~old;
-    wire wr = v1 && !eot1 && keep1;
+    wire [STB+SL-1:0] word = hm1 ? h_w[0] : (hm2 ? h_w[1] : q2);
+    wire [SL-1:0] old = (word[STB+SL-1:SL] == now) ? word[SL-1:0] : '0;
+    wire [SL-1:0] fresh = m2 & ~old;
 
     // one write port (the stamp sweep or the merge), so the state maps to a RAM
     always_ff @(posedge clk) begin
         if (clearing || wr)
-            ram[clearing ? clr_addr : a1] <= clearing ? '0 : {now, old | m1};
+            ram[clearing ? clr_addr : a2] <= clearing ? '0 : {now, old | m2};
+    end
+
+    always_ff @(posedge clk) begin
+        h_v <= wr && rst_n;
+        h_a <= a2;
+        h_w[0] <= {now, old | m2};
+        h_w[1] <= h_w[0];
+        hm1 <= wr && a2 == a1;
+        hm2 <= h_v && h_a == a1;
     end
 
     always_ff @(posedge clk) begin
@@ -106,16 +127,12 @@ module snn_pool_or #(
             t <= '0;
             clearing <= 1'b1;
             clr_addr <= '0;
-            fwd_v <= 1'b0;
         end else begin
-            fwd_v <= wr;
-            fwd_a <= a1;
-            fwd_m <= old | m1;
             if (clearing) begin
                 clr_addr <= clr_addr + AB'(1);
                 if (clr_addr == {AB{1'b1}})
                     clearing <= 1'b0;
-            end else if (v1 && eot1) begin
+            end else if (v2 && eot2) begin
                 if (t == STB'(T - 1)) begin
                     t <= '0;
                     clearing <= 1'b1;
@@ -125,9 +142,9 @@ module snn_pool_or #(
         end
     end
 
-    // stage 2: the token (fresh channels of the pooled slice, or the end of the timestep)
+    // stage 3: the token (fresh channels of the pooled slice, or the end of the timestep)
     always_ff @(posedge clk) begin
-        tok_valid <= v1 && (eot1 || (keep1 && fresh != '0));
-        tok_data <= {eot1, a1[AB-1 -: GB], a1[XBO +: YBO], a1[XBO-1:0], eot1 ? SL'(0) : fresh};
+        tok_valid <= v2 && (eot2 || (keep2 && fresh != '0));
+        tok_data <= {eot2, a2[AB-1 -: GB], a2[XBO +: YBO], a2[XBO-1:0], eot2 ? SL'(0) : fresh};
     end
 endmodule

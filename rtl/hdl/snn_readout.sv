@@ -81,6 +81,7 @@ module snn_readout #(
                 if (T[b]) times_t = times_t + (AB'($signed(i)) << b);
         endfunction
         logic [LANES*AB-1:0] accs [1 << GBO];
+        logic [LANES*AB-1:0] qd;
         logic [GBO-1:0] lg;
         logic loaded;
         assign in_ready = in_valid && !loaded;
@@ -98,7 +99,8 @@ module snn_readout #(
                     lg <= lg + GBO'(1);
             end else if (resume)
                 loaded <= 1'b0;
-            q <= accs[raddr];
+            qd <= accs[raddr];
+            q <= qd;                // two cycles after the read, as the scatter's port
         end
         assign idle = loaded;
         logic unused_direct;
@@ -112,9 +114,12 @@ module snn_readout #(
     logic [GBO-1:0] g;
     logic [LB-1:0] l;
     logic err;
-    logic v1, a1, last1;       // stage 1 of the argmax / accumulator passes
-    logic [CB-1:0] i1;
+    logic v1, a1, last1;       // stages 1 and 2 of the argmax / accumulator passes (the
+    logic [CB-1:0] i1;         // accumulator word arrives in stage 2)
     logic [LB-1:0] l1;
+    logic v2, a2, last2, v3, a3, last3;
+    logic [CB-1:0] i2, i3;
+    logic [LB-1:0] l2;
     wire last_class = (i == CB'(CLASSES - 1));
     wire argmax_issue = (state == ARGMAX);
     wire acc_issue = (state == ACCS) && out_room;
@@ -149,7 +154,7 @@ module snn_readout #(
                             l <= l + LB'(1);
                     end
                 end
-                CLASS: if (out_room && !v1) state <= ACCS;   // after the argmax pipeline drained
+                CLASS: if (out_room && !v1 && !v2 && !v3) state <= ACCS;   // argmax drained
                 CLEAR: begin
                     if (g == GBO'(GROUPS - 1)) begin
                         g <= '0;
@@ -162,35 +167,47 @@ module snn_readout #(
         end
     end
 
-    // stage 1: the accumulator of class i1 (word g read in the issue cycle)
+    // stage 2: the accumulator word of class i2 (word g read in the issue cycle); stage 3: its
+    // value (registered: the lane select), compared and sent
     always_ff @(posedge clk) begin
         v1 <= (argmax_issue || acc_issue) && rst_n;
         a1 <= argmax_issue;
         last1 <= last_class;
         i1 <= i;
         l1 <= l;
+        v2 <= v1 && rst_n;
+        a2 <= a1;
+        last2 <= last1;
+        i2 <= i1;
+        l2 <= l1;
+        v3 <= v2 && rst_n;
+        a3 <= a2;
+        last3 <= last2;
+        i3 <= i2;
     end
-    logic signed [AB-1:0] v;
+    logic signed [AB-1:0] v, v3q;
     always_comb begin
         v = '0;
         for (int k = 0; k < LANES; k++)
-            if (l1 == LB'(k)) v = $signed(q[k*AB +: AB]);
+            if (l2 == LB'(k)) v = $signed(q[k*AB +: AB]);
     end
+    always_ff @(posedge clk)
+        v3q <= v;
     logic signed [AB-1:0] best;
     logic [CB-1:0] cls;
     always_ff @(posedge clk) begin
-        if (v1 && a1 && (i1 == '0 || v > best)) begin   // strict: ties keep the lowest index
-            best <= v;
-            cls <= i1;
+        if (v3 && a3 && (i3 == '0 || v3q > best)) begin   // strict: ties keep the lowest index
+            best <= v3q;
+            cls <= i3;
         end
     end
 
-    // the output words: class word (from CLASS), accumulators (stage 1 of ACCS)
+    // the output words: class word (from CLASS), accumulators (stage 3 of ACCS)
     always_ff @(posedge clk) begin
-        out_valid <= rst_n && ((state == CLASS && out_room && !v1) || (v1 && !a1));
+        out_valid <= rst_n && ((state == CLASS && out_room && !v1 && !v2 && !v3) || (v3 && !a3));
         if (state == CLASS)
             out_data <= {1'b0, err, 31'(cls)};
         else
-            out_data <= {last1, 32'($signed(v))};
+            out_data <= {last3, 32'($signed(v3q))};
     end
 endmodule

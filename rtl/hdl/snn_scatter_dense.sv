@@ -1,10 +1,11 @@
 // snn_scatter_dense: the state of a dense layer (membranes or readout accumulators) and the
 // scatter of one timestep's input spikes into it, shared by snn_dense_event and snn_readout.
 //
-// State: a RAM of GROUPS words x LANES values (registered read). Scatter: for each spike of
-// each input slice and each output group, one cycle: read the group's word, add the weights of
-// input (c, y, x) and write it back one cycle later; the same word recurs at distance GROUPS, so
-// only with GROUPS = 1 is it read in the cycle it is written: a forwarding register covers that. The weight ROM is addressed
+// State: a RAM of GROUPS words x LANES values (registered read, then an output register for
+// timing). Scatter: for each spike of each input slice and each output group, one cycle: read
+// the group's word, add the weights of input (c, y, x) and write it back two cycles later; the
+// same word recurs at distance GROUPS, so with GROUPS <= 2 a read misses in-flight writes: a
+// two-deep history of the written words (newest first) covers them. The weight ROM is addressed
 // {input group, spike index, y, x, output group} (power-of-two fields; padded entries are zero),
 // one word of LANES weights. On the end-of-timestep token the scatter stops and the parent
 // (fire pass or result) owns the RAM port until it pulses `resume`. Reset clears the state.
@@ -31,7 +32,7 @@ module snn_scatter_dense #(
     output logic idle,                      // a timestep's scatter is done: the parent's turn
     input  logic resume,                    // the parent is done: scatter the next timestep
     input  logic [GBO-1:0] p_addr,          // the parent's RAM ports (while idle): read address
-    output logic [LANES*SB-1:0] p_q,        //   registered read of p_addr
+    output logic [LANES*SB-1:0] p_q,        //   p_addr's word, two cycles after it
     input  logic p_we,                      //   write
     input  logic [GBO-1:0] p_waddr,
     input  logic [LANES*SB-1:0] p_wdata
@@ -87,11 +88,12 @@ module snn_scatter_dense #(
         end
     end
 
-    // stage 1: the word and the weights arrive; add (forwarding the write of one cycle ago)
-    logic [LANES*WB-1:0] wq;
-    logic [LANES*SB-1:0] q;
-    logic v1;
-    logic [GBO-1:0] a1;
+    // stage 1: the word and the weights arrive; stage 2: registered, add (forwarding the
+    // writes of the two accesses before)
+    logic [LANES*WB-1:0] wq, wq2;
+    logic [LANES*SB-1:0] q, q2;
+    logic v1, v2;
+    logic [GBO-1:0] a1, a2;
     wire [GBO-1:0] raddr = (state == PARENT) ? p_addr : og;
     always_ff @(posedge clk) begin
         wq <= wrom[(WAB'(tok_g) << (LBI + YBE + XBE + GBOE)) | (WAB'(lsb) << (YBE + XBE + GBOE))
@@ -99,30 +101,42 @@ module snn_scatter_dense #(
         q <= ram[raddr];
         v1 <= issue && rst_n;
         a1 <= og;
+        wq2 <= wq;
+        q2 <= q;
+        v2 <= v1 && rst_n;
+        a2 <= a1;
     end
-    assign p_q = q;
+    assign p_q = q2;
 
     logic [LANES*SB-1:0] old, sum;
-    if (GROUPS == 1) begin : g_fwd
-        logic fwd_v;
-        logic [LANES*SB-1:0] fwd_w;
+    if (GROUPS <= 2) begin : g_fwd
+        logic h_v;          // the newest history entry is a write
+        logic [GBO-1:0] h_a;
+        logic [LANES*SB-1:0] h_w [2];
+        logic m1, m2;                   // stage 2's word is h_w[0] / h_w[1] (decided in stage 1)
         always_ff @(posedge clk) begin
-            fwd_v <= v1 && rst_n;
-            fwd_w <= sum;
+            h_v <= v2 && rst_n;
+            h_a <= a2;
+            h_w[0] <= sum;
+            h_w[1] <= h_w[0];
+            m1 <= v2 && a2 == a1;
+            m2 <= h_v && h_a == a1;
         end
-        assign old = fwd_v ? fwd_w : q;      // one word: every write is the next read's word
+        assign old = m1 ? h_w[0] : (m2 ? h_w[1] : q2);
     end else begin : g_nofwd
-        assign old = q;
+        assign old = q2;
     end
     always_comb begin
         for (int l = 0; l < LANES; l++)
-            sum[l*SB +: SB] = old[l*SB +: SB] + SB'($signed(wq[l*WB +: WB]));
+            sum[l*SB +: SB] = old[l*SB +: SB] + SB'($signed(wq2[l*WB +: WB]));
     end
 
     // one write port (clear sweep, scatter or the parent), so the state maps to a RAM
-    wire we = (state == CLEAR) || v1 || (state == PARENT && p_we);
-    wire [GBO-1:0] wa = (state == CLEAR) ? clr_addr : (v1 ? a1 : p_waddr);
-    wire [LANES*SB-1:0] wd = (state == CLEAR) ? '0 : (v1 ? sum : p_wdata);
+    // (a parent's write may land after it resumed the scatter: its pipeline is as deep as
+    // ours, and the scatter's first write comes later)
+    wire we = (state == CLEAR) || v2 || p_we;
+    wire [GBO-1:0] wa = (state == CLEAR) ? clr_addr : (v2 ? a2 : p_waddr);
+    wire [LANES*SB-1:0] wd = (state == CLEAR) ? '0 : (v2 ? sum : p_wdata);
     always_ff @(posedge clk) begin
         if (we)
             ram[wa] <= wd;

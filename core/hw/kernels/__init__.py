@@ -11,7 +11,7 @@
 | readout_event | spike-driven readout over T timesteps, then the result on m_axis |
 | readout_direct | readout on the codes: T x current, then the result |
 """
-from core.hw.kernels.base import EOT, PIPE, REGISTRY, Kernel, kernel
+from core.hw.kernels.base import EOT, PIPE, REGISTRY, SETTLE, Kernel, kernel
 from core.hw.kernels import direct, event, lif, pool, readout  # noqa: F401  (registration)
 
-__all__ = ["EOT", "PIPE", "REGISTRY", "Kernel", "kernel"]
+__all__ = ["EOT", "PIPE", "REGISTRY", "SETTLE", "Kernel", "kernel"]

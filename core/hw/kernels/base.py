@@ -6,8 +6,9 @@ hand-written module snn_<kernel>; both follow the per-cycle behaviour stated her
 cycle model (core.hw.cycles) simulates and the RTL simulation measures.
 
 Cycle conventions shared by the behaviours: one loop iteration per cycle (II = 1); an iteration
-that produces a token writes it PIPE cycles after it issues (the depth of the kernel's
-read-modify-write pipeline); a phase (scatter, fire pass, result) ends with its pipeline drained.
+that produces a token writes it `pipe` cycles after it issues (the depth of the kernel's
+pipeline: a RAM read, the RAM's output register, the update stages; each kind states its own);
+a phase (scatter, fire pass, result) ends with its pipeline drained.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from core.hw.design import Process
 from core.hw.sim import Read, Wait, Write
 
 EOT = -1           # the end-of-timestep token in the cycle model (spike tokens: their popcount)
-PIPE = 2           # cycles from an iteration's issue to its output write (registered RAM read + 1)
+PIPE = 5           # the deepest kernel's issue-to-write cycles (FIFO room and depths are sized by it)
+SETTLE = 2         # cycles from a scatter's last issue to the next phase (at_eot, SETTLE states)
 
 
 class Kernel:
@@ -23,6 +25,7 @@ class Kernel:
 
     name = ""
     summary = ""
+    pipe = PIPE                # cycles from an iteration's issue to its output write
     reads_input = False        # reads the AXI4-Stream input (s_axis)
     writes_result = False      # writes the AXI4-Stream output (m_axis)
 
@@ -35,7 +38,7 @@ class Kernel:
 
     # helpers for the behaviours
     @staticmethod
-    def pass_with_emits(n: int, emits, tokens, out, first_read=None):
+    def pass_with_emits(n: int, emits, tokens, out, first_read=None, pipe=PIPE):
         """An II=1 pass of n iterations that writes tokens at the given iterations.
 
         first_read, when given, is a Fifo read by every iteration (the first layer's LIF at
@@ -47,13 +50,13 @@ class Kernel:
             for i in range(n):
                 yield Read(first_read)
                 if i in emit_set:
-                    yield Write(out, emit_set[i], PIPE)
+                    yield Write(out, emit_set[i], pipe)
                 yield Wait(1)
             return
         for i, tok in zip(emits, tokens):
             if i > it:
                 yield Wait(i - it)
-            yield Write(out, tok, PIPE)
+            yield Write(out, tok, pipe)
             yield Wait(1)
             it = i + 1
         if n > it:

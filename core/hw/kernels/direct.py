@@ -9,11 +9,12 @@ only multipliers: `lanes` of them (8-bit code x weight), each reused for every t
 from __future__ import annotations
 
 from core.hw.design import Memory, Process, WeightArray
-from core.hw.kernels.base import PIPE, Kernel, register
+from core.hw.kernels.base import Kernel, register
 from core.hw.sim import Read, Wait, Write
 
 # cycles between the read phase and the compute phase, and after the compute phase
 PHASE = 1
+DRAIN = 2    # cycles from the last issue to the frame's release
 
 
 def _pad_outputs(w, groups, lanes):
@@ -24,6 +25,7 @@ def _pad_outputs(w, groups, lanes):
 
 class _Direct(Kernel):
     reads_input = True
+    pipe = 4     # read, RAM/ROM word, multiplier input registers, product register, accumulate
 
     def behaviour(self, p: Process, io, image):
         n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
@@ -36,9 +38,9 @@ class _Direct(Kernel):
         for _ in range(self.slices(p)):              # one current vector per `taps` cycles
             if taps > 1:
                 yield Wait(taps - 1)
-            yield Write(io.out, 1, PIPE)
+            yield Write(io.out, 1, self.pipe)
             yield Wait(1)
-        yield Wait(PIPE + PHASE)
+        yield Wait(DRAIN + PHASE)
 
 
 @register

@@ -11,7 +11,8 @@ Per timestep a layer runs two phases:
 Membrane updates are read-modify-writes of on-chip memory at one per cycle: the same address
 recurs at distance `groups` (the next spike of a slice, same output group) or 1 (groups = 1),
 so every backend must forward its in-flight writes at every distance up to its own RAM
-read-to-write latency (docs/ARCHITECTURE.md, "Read-modify-write").
+read-to-write latency (docs/ARCHITECTURE.md, "Read-modify-write"): the RTL's is 2 (a RAM read
+and its output register), so it forwards with groups <= 2.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import math
 import numpy as np
 
 from core.hw.design import Memory, Process, WeightArray
-from core.hw.kernels.base import EOT, PIPE, Kernel, hw_threshold, register
+from core.hw.kernels.base import EOT, SETTLE, Kernel, hw_threshold, register
 from core.hw.sim import Read, Wait, Write
 
 
@@ -45,6 +46,8 @@ def dense_weights(layer, src_map, groups: int, lanes: int) -> WeightArray:
 
 
 class _Event(Kernel):
+    pipe = 3     # read, RAM output register, update and token (subclasses: their fire pass)
+    drain = 0    # cycles after the end-of-timestep token before the next scatter
     def fire_iterations(self, p) -> int:
         raise NotImplementedError
 
@@ -58,16 +61,19 @@ class _Event(Kernel):
                 if tok == EOT:
                     break
                 yield Wait(tok * groups)
-            yield Wait(PIPE)                         # the last membrane write lands
-            yield from self.pass_with_emits(n, image.emits[s][t], image.tokens[s][t], io.out)
-            yield Write(io.out, EOT, PIPE)
-            yield Wait(1)
+            yield Wait(SETTLE)                       # the last membrane write lands
+            yield from self.pass_with_emits(n, image.emits[s][t], image.tokens[s][t], io.out,
+                                            pipe=self.pipe)
+            yield Write(io.out, EOT, self.pipe)
+            yield Wait(1 + self.drain)
 
 
 @register
 class ConvEvent(_Event):
     name = "conv_event"
     summary = "spike-driven conv + LIF (kernel^2 x lanes adders)"
+    pipe = 5     # fire pass: read, RAM output register, bank select, fire and reset, leak and token
+    drain = 2    # the pass's last write lands before the next scatter reads
 
     def make(self, layer, lanes: int, src_map, timesteps: int, in_stream, out_stream) -> Process:
         K, pad = layer.kernel, layer.padding
@@ -107,6 +113,8 @@ class ConvEvent(_Event):
 class DenseEvent(_Event):
     name = "dense_event"
     summary = "spike-driven dense + LIF (lanes adders)"
+    pipe = 4     # fire pass: read, RAM output register, fire and reset, leak and token
+    drain = 1
 
     def make(self, layer, lanes: int, src_map, timesteps: int, in_stream, out_stream) -> Process:
         groups = math.ceil(layer.outputs / lanes)

@@ -7,7 +7,7 @@ U <- U - (U >> leak_shift) (U = 0 at t = 0); U <- U + I; s = U >= threshold; U <
 from __future__ import annotations
 
 from core.hw.design import Memory, Process
-from core.hw.kernels.base import EOT, PIPE, Kernel, hw_threshold, register
+from core.hw.kernels.base import EOT, Kernel, hw_threshold, register
 from core.hw.sim import Wait, Write
 
 
@@ -15,6 +15,13 @@ from core.hw.sim import Wait, Write
 class LifDirect(Kernel):
     name = "lif_direct"
     summary = "LIF over T timesteps on the stored first-layer current"
+    pipe = 4     # read, RAM output register, leak + current, fire and store
+
+    def eot_cycles(self, p) -> int:
+        """End-of-timestep cycles: a neuron is read again one pass later, never before its
+        write has landed (a pass shorter than the pipeline waits)."""
+        n = self.neurons_per_pass(p)
+        return 1 if n + 1 >= self.pipe else self.pipe - n
 
     def make(self, layer, lanes: int, positions: tuple, timesteps: int, in_stream,
              out_stream) -> Process:
@@ -42,6 +49,9 @@ class LifDirect(Kernel):
         s = p.out_stream.name
         for t in range(p.params["timesteps"]):
             yield from self.pass_with_emits(n, image.emits[s][t], image.tokens[s][t], io.out,
-                                            first_read=io.inp if t == 0 else None)
-            yield Write(io.out, EOT, PIPE)
+                                            first_read=io.inp if t == 0 else None,
+                                            pipe=self.pipe)
+            if self.eot_cycles(p) > 1:
+                yield Wait(self.eot_cycles(p) - 1)
+            yield Write(io.out, EOT, self.pipe)
             yield Wait(1)

@@ -10,7 +10,7 @@ constant tables (y -> y / size), not from dividers.
 from __future__ import annotations
 
 from core.hw.design import Memory, Process, index_bits
-from core.hw.kernels.base import EOT, PIPE, Kernel, register
+from core.hw.kernels.base import EOT, Kernel, register
 from core.hw.sim import Read, Wait, Write
 
 
@@ -18,6 +18,7 @@ from core.hw.sim import Read, Wait, Write
 class PoolOr(Kernel):
     name = "pool_or"
     summary = "OR pooling of spike slices"
+    pipe = 3     # read, RAM output register, merge and token
 
     def make(self, layer, src_map, out_map, timesteps: int, in_stream, out_stream) -> Process:
         s = layer.size
@@ -47,12 +48,12 @@ class PoolOr(Kernel):
             while True:
                 tok = yield Read(io.inp)
                 if tok == EOT:
-                    yield Write(io.out, EOT, PIPE)
+                    yield Write(io.out, EOT, self.pipe)
                     yield Wait(1)
                     break
                 if k < len(emits) and emits[k] == i:
-                    yield Write(io.out, toks[k], PIPE)
+                    yield Write(io.out, toks[k], self.pipe)
                     k += 1
                 yield Wait(1)
                 i += 1
-        yield Wait(self.entries(p))                 # the stamp sweep
+        yield Wait(self.entries(p) + 1)             # the last eot's stages, the stamp sweep

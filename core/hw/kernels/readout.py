@@ -10,21 +10,24 @@ from __future__ import annotations
 import math
 
 from core.hw.design import Memory, Process
-from core.hw.kernels.base import EOT, PIPE, Kernel, register
+from core.hw.kernels.base import EOT, SETTLE, Kernel, register
 from core.hw.kernels.event import dense_weights
 from core.hw.sim import Read, Wait, Write
 
 
 class _Result(Kernel):
     writes_result = True
+    pipe = 4     # read, RAM output register, the lane's value, the output word
 
     def result(self, p: Process, io):
         yield Read(io.flag_in)
         yield Wait(p.params["classes"])                  # argmax, one accumulator per cycle
-        for _ in range(p.params["classes"] + 1):         # class word, then the accumulators
-            yield Write(io.m_axis, 1, PIPE)
+        yield Write(io.m_axis, 1, self.pipe)             # the class word, once the argmax
+        yield Wait(self.pipe)                            # pipeline has drained
+        for _ in range(p.params["classes"]):             # the accumulators
+            yield Write(io.m_axis, 1, self.pipe)
             yield Wait(1)
-        yield Wait(p.params["groups"] + PIPE)            # clear sweep
+        yield Wait(p.params["groups"] + SETTLE)          # clear sweep
 
 
 @register
@@ -56,7 +59,7 @@ class ReadoutEvent(_Result):
                 if tok == EOT:
                     break
                 yield Wait(tok * groups)
-            yield Wait(PIPE)
+            yield Wait(SETTLE)
         yield from self.result(p, io)
 
 
@@ -80,5 +83,5 @@ class ReadoutDirect(_Result):
         for _ in range(p.params["groups"]):
             yield Read(io.inp)
             yield Wait(1)
-        yield Wait(PIPE)
+        yield Wait(SETTLE)
         yield from self.result(p, io)
