@@ -157,26 +157,17 @@ def rom_words(p: Process) -> tuple[list[int], int]:
     lbi = index_bits(src.slice)
     cpad = src.groups * src.slice
     if p.kernel == "conv_event":
-        # address {g_in, lsb, og, ry, rx}; word: for each bank (by, bx), bank-major, the LANES
-        # weights of the tap (ky, kx) a spike with remainders (ry, rx) reaches in that bank
+        # address {g_in, lsb, og * K * K + ky * K + kx} (the taps of a channel packed); word:
+        # the LANES weights of that tap. Every bank reads its own copy with its own tap.
         K = p.params["kernel"]
-        rb = index_bits(K)
-        gbo = field_bits(p.params["groups"])
-        lanes = v.shape[-1]
-        n = 1 << (field_bits(src.groups) + lbi + gbo + 2 * rb)
-        flat = np.zeros((n, K * K * lanes), np.int64)
-        r = np.arange(K)
-        bank = np.arange(K)
-        tap = np.where(bank[None, :] <= r[:, None], r[:, None] - bank[None, :],
-                       r[:, None] + K - bank[None, :])           # tap[r, b]
+        kk = K * K * p.params["groups"]
+        tgb = max(1, index_bits(kk))
+        n = 1 << (field_bits(src.groups) + lbi + tgb)
+        flat = np.zeros((n, v.shape[-1]), np.int64)
         for c in range(cpad):
-            for og in range(v.shape[1]):
-                for ry in range(K):
-                    for rx in range(K):
-                        a = ((((c // src.slice) << lbi | (c % src.slice)) << gbo | og)
-                             << rb | ry) << rb | rx
-                        flat[a] = v[c, og][tap[ry][:, None], tap[rx][None, :]].reshape(-1)
-        return _pack_words(flat, w.bits), K * K * lanes * w.bits
+            base = ((c // src.slice) << lbi | (c % src.slice)) << tgb
+            flat[base:base + kk] = v[c].reshape(kk, -1)      # (og, ky, kx) -> og*K*K + ky*K + kx
+        return _pack_words(flat, w.bits), v.shape[-1] * w.bits
     # dense / readout: address {g_in, lsb, y, x, og}
     gbo = field_bits(p.params["groups"])
     yb, xb = field_bits(src.height), field_bits(src.width)

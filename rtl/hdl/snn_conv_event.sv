@@ -6,25 +6,27 @@
 // in distinct banks and all taps update in the same cycle. Per timestep:
 //   scatter: for each spike of each input slice (lowest set bit first) and each output group,
 //            one cycle: every bank reads its word, adds the weight of its tap and writes it
-//            back. Pipeline (timing: RAM outputs registered before any logic): issue -> RAM
-//            word -> output register, add, write: a word read in cycle a misses the writes of
-//            the accesses issued in a - 1 and a - 2. The same word comes back at distance
+//            back. Pipeline (timing: addresses and RAM outputs registered around the RAMs):
+//            issue -> address register -> RAM word -> output register, add, write: a word read
+//            in cycle a misses the writes of the accesses issued in a - 1 and a - 2. The same word comes back at distance
 //            GROUPS (the next spike of the slice, or the next slice at the same place), so
 //            with GROUPS <= 2 a two-deep history of each bank's writes (address, word) is
 //            forwarded, newest first; with GROUPS >= 3 no access can see a stale word.
 //   fire:    one pass over the (y, x, group) words, group fastest: fire, soft reset, store
 //            leak(U) for the next timestep (0 after the last one) and send non-empty slices,
-//            then the end-of-timestep token. Pipeline: issue -> RAM word -> output register
-//            -> the fire bank's word selected (a registered one-hot per bank) -> fire and reset
-//            (registered, snn_fire) -> leak, write and token: PIPE = 5. Each word is visited
+//            then the end-of-timestep token. Pipeline: issue -> address register -> RAM word
+//            -> output register -> the fire bank's word selected (a registered one-hot per
+//            bank) -> fire and reset (registered, snn_fire) -> leak, write and token: PIPE = 6. Each word is visited
 //            once, the pass starts after the last scatter write has landed (at_eot, SETTLE),
 //            and the next scatter starts DRAIN cycles after the end-of-timestep token, when the
 //            pass's last write has landed: no dependence.
 // Input rows reach the banks through constant tables (y + PAD) / K and (y + PAD) mod K; the fire
-// pass carries quotient / remainder counters. The weight ROM is addressed {input channel, output
-// group, ry, rx}: its word holds, for every bank, the LANES weights of the tap that bank takes
-// for a spike with those remainders (rtl/writer.py lays it out), so no bank selects a tap at
-// run time. Reset clears every membrane by a sweep.
+// pass carries quotient / remainder counters. Weights: every bank has its own copy of the ROM
+// {input channel, og * K * K + ky * K + kx} of LANES weights (rtl/writer.py lays it out; the
+// K * K * GROUPS taps of a channel packed, no padding), addressed with the tap (ky, kx) that
+// bank takes for a spike with row / column remainders (ry, rx), from constant tables: each
+// bank's address register drives only its own block RAMs, next to its membranes. Reset clears
+// every membrane by a sweep.
 module snn_conv_event #(
     parameter int IN_G = 16,         // input slice width
     parameter int IN_H = 14,
@@ -65,12 +67,11 @@ module snn_conv_event #(
     localparam int QXB = (BANK_W > 1) ? $clog2(BANK_W) : 1;
     localparam int RB = (K > 1) ? $clog2(K) : 1;
     localparam int AB = GBO + QYB + QXB;                         // bank word address
-    // weight word address {g_in, lsb, og, ry, rx}; a field of a count that is 1 has no bits
+    // weight word address {g_in, lsb, og * K * K + tap}; a field of a count that is 1 has no bits
     localparam int GBIE = (IN_GROUPS > 1) ? GBI : 0;
-    localparam int GBOE = (GROUPS > 1) ? GBO : 0;
-    localparam int WAB = GBIE + LBI + GBOE + 2 * RB;
-    localparam int BW = LANES * WB;                              // one bank's weights
-    localparam int WW = K * K * BW;
+    localparam int KK = K * K;
+    localparam int TGB = (GROUPS * KK > 1) ? $clog2(GROUPS * KK) : 1;   // og * K * K + tap
+    localparam int WAB = GBIE + LBI + TGB;
     localparam int TB = $clog2(T + 1);
 
     initial begin
@@ -97,8 +98,11 @@ module snn_conv_event #(
     end
 
     // ---- weights ---------------------------------------------------------------------------
-    logic [WW-1:0] wrom [1 << WAB];
-    initial $readmemh(W_FILE, wrom);
+    // og * K * K, the first tap of an output group in the ROM
+    logic [TGB-1:0] ogk_of [1 << GBO];
+    for (genvar i = 0; i < (1 << GBO); i++) begin : g_ogk
+        assign ogk_of[i] = TGB'((i < GROUPS) ? i * KK : 0);
+    end
 
     // ---- control -----------------------------------------------------------------------------
     typedef enum logic [2:0] {CLEAR, SCATTER, SETTLE, FIRE, FIRE_EOT, DRAIN} state_t;
@@ -189,26 +193,29 @@ module snn_conv_event #(
         end
     end
 
-    // ---- stage 0 -> 1: weight word, per-bank address, tap and validity; 1 -> 2: registered ---
+    // ---- stage 0 -> 1: the ROM and bank addresses and the control, registered (the addresses
+    // fan out to every block RAM of the ROM and the banks: a register's whole cycle for that);
+    // 1 -> 2: the words arrive; 2 -> 3: registered ------------------------------------------
     wire [QYB:0] qy = qy_of[tok_y];
     wire [RB-1:0] ry = ry_of[tok_y];
     wire [QXB:0] qx = qx_of[tok_x];
     wire [RB-1:0] rx = rx_of[tok_x];
-    logic [WW-1:0] wq, wq2;
-    logic s1, f1, e1, last1, s2, f2, e2, last2;
-    logic [RB-1:0] fry1, frx1;
-    logic [YBO-1:0] oy1, oy2;
-    logic [XBO-1:0] ox1, ox2;
-    logic [GBO-1:0] fg1, fg2;
+    logic s0, f0, e0, last0, s1, f1, e1, last1, s2, f2, e2, last2;
+    logic [RB-1:0] fry0, frx0, fry1, frx1;
+    logic [YBO-1:0] oy0, oy1, oy2;
+    logic [XBO-1:0] ox0, ox1, ox2;
+    logic [GBO-1:0] fg0, fg1, fg2;
     always_ff @(posedge clk) begin
-        wq <= wrom[(WAB'(tok_g) << (LBI + GBOE + 2 * RB)) | (WAB'(lsb) << (GBOE + 2 * RB))
-                   | (WAB'(og) << (2 * RB)) | (WAB'(ry) << RB) | WAB'(rx)];
-        s1 <= scatter_issue && rst_n;
-        f1 <= fire_issue && rst_n;
-        e1 <= eot_issue && rst_n;
-        last1 <= last_t;
-        {fry1, frx1, oy1, ox1, fg1} <= {fry, frx, oy, ox, fg};
-        wq2 <= wq;
+        s0 <= scatter_issue && rst_n;
+        f0 <= fire_issue && rst_n;
+        e0 <= eot_issue && rst_n;
+        last0 <= last_t;
+        {fry0, frx0, oy0, ox0, fg0} <= {fry, frx, oy, ox, fg};
+        s1 <= s0 && rst_n;
+        f1 <= f0 && rst_n;
+        e1 <= e0 && rst_n;
+        last1 <= last0;
+        {fry1, frx1, oy1, ox1, fg1} <= {fry0, frx0, oy0, ox0, fg0};
         s2 <= s1 && rst_n;
         f2 <= f1 && rst_n;
         e2 <= e1 && rst_n;
@@ -245,16 +252,34 @@ module snn_conv_event #(
             wire yok = (ylow || qy != '0) && (yb < (QYB + 1)'(YLIM));
             wire xok = (xlow || qx != '0) && (xb < (QXB + 1)'(XLIM));
             wire [AB-1:0] saddr = {og, yb[QYB-1:0], xb[QXB-1:0]};
+            // this bank's tap for the spike: ky = ry - by (mod K), kx = rx - bx (mod K)
+            logic [TGB-1:0] tap_of [1 << (2 * RB)];
+            for (genvar i = 0; i < (1 << (2 * RB)); i++) begin : g_tap
+                localparam int RY = i >> RB, RX = i % (1 << RB);
+                localparam int KY = (by <= RY) ? RY - by : RY + K - by;
+                localparam int KX = (bx <= RX) ? RX - bx : RX + K - bx;
+                assign tap_of[i] = TGB'((RY < K && RX < K) ? KY * K + KX : 0);
+            end
+            logic [LANES*WB-1:0] wrom [1 << WAB];
+            initial $readmemh(W_FILE, wrom);
+            logic [WAB-1:0] wa0;
+            logic [LANES*WB-1:0] wq, wq2;
             wire [AB-1:0] raddr = (state == FIRE) ? {fg, fqy, fqx} : saddr;
 
-            logic ok1, ok2;
-            logic [AB-1:0] a1, a2, a3, a4;
+            logic ok0, ok1, ok2;
+            logic [AB-1:0] a0, a1, a2, a3, a4;
             logic [LANES*MB-1:0] qb, qb2;
             logic sel2, sel3, sel4;      // the fire pass's word is this bank's (stages 2-4)
             always_ff @(posedge clk) begin
-                qb <= bank[raddr];
-                ok1 <= yok && xok;
-                a1 <= raddr;
+                a0 <= raddr;
+                ok0 <= yok && xok;
+                wa0 <= (WAB'(tok_g) << (LBI + TGB)) | (WAB'(lsb) << TGB)
+                       | WAB'(ogk_of[og] + tap_of[{ry, rx}]);
+                wq <= wrom[wa0];
+                wq2 <= wq;
+                qb <= bank[a0];
+                ok1 <= ok0;
+                a1 <= a0;
                 qb2 <= qb;
                 ok2 <= ok1;
                 a2 <= a1;
@@ -268,7 +293,7 @@ module snn_conv_event #(
             logic [LANES*MB-1:0] old, sum;
             always_comb begin
                 for (int l = 0; l < LANES; l++)
-                    sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq2[B*BW + l*WB +: WB]));
+                    sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq2[l*WB +: WB]));
             end
             wire swr = s2 && ok2;
             wire fwr = sel4;

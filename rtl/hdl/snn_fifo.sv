@@ -4,7 +4,10 @@
 // Write side: the producer writes with in_valid whenever it issued that write while in_room
 // was high; in_room means at least SLACK free words (counting writes one cycle after they
 // happen), so a producer that writes P cycles after it issues never overflows with
-// SLACK = P + 1.
+// SLACK = P + 1. in_room is a register (timing: the producer's issue logic, and through it the
+// read side of its own input FIFO, does not wait for this FIFO's count compare): it counts the
+// previous cycle's write but not its read, so it may say "no room" one cycle longer than
+// needed, never "room" too early.
 // Read side: valid/ready; out_data is held while out_valid && !out_ready.
 // A word written in cycle c can be read from cycle c + 3 (RAM write, registered read, output
 // buffer); the RAM holds DEPTH words and the output buffer two more.
@@ -43,7 +46,8 @@ module snn_fifo #(
     wire [2:0] buf_after = {1'b0, buf_count} - {2'b0, pop} + {2'b0, rd_pending};
     wire issue = (ram_count != '0) && (buf_after <= 3'd1);
 
-    assign in_room = (CW'(DEPTH) - ram_count) >= CW'(SLACK);
+    // free words after the previous cycle's write, not counting its read (conservative)
+    wire [CW:0] used_next = {1'b0, ram_count} + (CW + 1)'(in_valid);
     assign out_valid = (buf_count != 2'd0);
     assign out_data = buf0;
 
@@ -59,6 +63,7 @@ module snn_fifo #(
             wptr <= '0;
             rptr <= '0;
             ram_count <= '0;
+            in_room <= 1'b1;
             rd_pending <= 1'b0;
             buf_count <= 2'd0;
         end else begin
@@ -67,6 +72,7 @@ module snn_fifo #(
             if (issue)
                 rptr <= (rptr == AW'(DEPTH - 1)) ? '0 : rptr + AW'(1);
             ram_count <= ram_count + CW'(in_valid) - CW'(issue);
+            in_room <= (CW + 1)'(DEPTH) - used_next >= (CW + 1)'(SLACK);
             rd_pending <= issue;
             buf_count <= buf_after[1:0];
 `ifndef SYNTHESIS

@@ -31,6 +31,10 @@ module snn_spike_iter #(
     localparam int LBI = (IN_G > 1) ? $clog2(IN_G) : 1;
     logic have, eot;
     logic [IN_G-1:0] rem;
+    logic single;                // rem has one spike left (registered: in_ready stays short)
+    function automatic logic one_bit(input logic [IN_G-1:0] m);
+        one_bit = (m != '0) && ((m & (m - IN_G'(1))) == '0);
+    endfunction
 
     always_comb begin
         lsb = '0;
@@ -40,7 +44,7 @@ module snn_spike_iter #(
 
     assign issue = enable && have && !eot;
     assign at_eot = enable && have && eot;
-    wire last_of_token = (og == GBO'(GROUPS - 1)) && ((rem & (rem - IN_G'(1))) == '0);
+    wire last_of_token = (og == GBO'(GROUPS - 1)) && single;
     assign in_ready = enable && (!have || (issue && last_of_token)) && in_valid;
 
     always_ff @(posedge clk) begin
@@ -50,11 +54,13 @@ module snn_spike_iter #(
         end else if (in_ready) begin
             have <= 1'b1;
             {eot, g, y, x, rem} <= in_data;
+            single <= one_bit(in_data[IN_G-1:0]);
             og <= '0;
         end else if (issue) begin
             if (og == GBO'(GROUPS - 1)) begin
                 og <= '0;
                 rem <= rem & (rem - IN_G'(1));
+                single <= one_bit(rem & (rem - IN_G'(1)));
                 if (last_of_token)
                     have <= 1'b0;
             end else

@@ -72,7 +72,8 @@ class _Event(Kernel):
 class ConvEvent(_Event):
     name = "conv_event"
     summary = "spike-driven conv + LIF (kernel^2 x lanes adders)"
-    pipe = 5     # fire pass: read, RAM output register, bank select, fire and reset, leak and token
+    pipe = 6     # fire pass: address register, read, RAM output register, bank select, fire and
+                 # reset, leak and token
     drain = 2    # the pass's last write lands before the next scatter reads
 
     def make(self, layer, lanes: int, src_map, timesteps: int, in_stream, out_stream) -> Process:
