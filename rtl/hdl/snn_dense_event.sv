@@ -2,9 +2,9 @@
 // scatter of its input spikes (snn_scatter_dense), then a fire pass over the GROUPS words:
 // fire, soft reset, store leak(U) for the next timestep (0 after the last one), send non-empty
 // slices {eot = 0, g, y = 0, x = 0, mask}, then the end-of-timestep token. The state word
-// arrives two cycles after its read (registered RAM output), snn_fire takes one more: the
-// write and the token three after the issue, PIPE = 4; the scatter resumes one cycle after
-// the end-of-timestep token (DRAIN), when the pass's last write has landed.
+// arrives three cycles after its read (registered address, RAM, output register), snn_fire
+// takes one more: the write and the token four after the issue, PIPE = 5; the scatter resumes
+// one cycle after the end-of-timestep token (DRAIN), when the pass's last write has landed.
 module snn_dense_event #(
     parameter int IN_G = 16,
     parameter int IN_H = 7,
@@ -45,7 +45,7 @@ module snn_dense_event #(
                         .LANES(LANES), .GROUPS(GROUPS), .SB(MB), .WB(WB), .YBI(YBI), .XBI(XBI),
                         .GBI(GBI), .GBO(GBO), .W_FILE(W_FILE)) u_scatter (
         .clk, .rst_n, .in_data, .in_valid, .in_ready, .idle, .resume, .p_addr(g), .p_q(q),
-        .p_we(we), .p_waddr(g3), .p_wdata(next));
+        .p_we(we), .p_waddr(g4), .p_wdata(next));
 
     // fire pass: issue (read word g) -> update and write back -> token
     typedef enum logic [1:0] {WAIT, FIRE, FIRE_EOT, DRAIN} state_t;
@@ -80,26 +80,26 @@ module snn_dense_event #(
         end
     end
 
-    logic f1, e1, last1, f2, e2, last2, f3, e3;
-    logic [GBO-1:0] g2, g3;
+    logic f1, e1, last1, f2, e2, last2, f3, e3, last3, f4, e4;
+    logic [GBO-1:0] g2, g3, g4;
     always_ff @(posedge clk) begin
         f1 <= fire_issue && rst_n;
         e1 <= eot_issue && rst_n;
         last1 <= (t == TB'(T - 1));
         g1 <= g;
-        {f2, f3} <= {f1, f2} & {2{rst_n}};
-        {e2, e3} <= {e1, e2} & {2{rst_n}};
-        last2 <= last1;
-        {g2, g3} <= {g1, g2};
+        {f2, f3, f4} <= {f1, f2, f3} & {3{rst_n}};
+        {e2, e3, e4} <= {e1, e2, e3} & {3{rst_n}};
+        {last2, last3} <= {last1, last2};
+        {g2, g3, g4} <= {g1, g2, g3};
     end
 
     logic [LANES-1:0] spikes;
     snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
-        .clk, .u(q), .last(last2), .spikes, .next);
-    assign we = f3;
+        .clk, .u(q), .last(last3), .spikes, .next);
+    assign we = f4;
 
     always_ff @(posedge clk) begin
-        tok_valid <= e3 || (f3 && spikes != '0);
-        tok_data <= {e3, g3, 1'b0, 1'b0, e3 ? LANES'(0) : spikes};
+        tok_valid <= e4 || (f4 && spikes != '0);
+        tok_data <= {e4, g4, 1'b0, 1'b0, e4 ? LANES'(0) : spikes};
     end
 endmodule

@@ -82,6 +82,7 @@ module snn_readout #(
         endfunction
         logic [LANES*AB-1:0] accs [1 << GBO];
         logic [LANES*AB-1:0] qd;
+        logic [GBO-1:0] ra;
         logic [GBO-1:0] lg;
         logic loaded;
         assign in_ready = in_valid && !loaded;
@@ -99,8 +100,9 @@ module snn_readout #(
                     lg <= lg + GBO'(1);
             end else if (resume)
                 loaded <= 1'b0;
-            qd <= accs[raddr];
-            q <= qd;                // two cycles after the read, as the scatter's port
+            ra <= raddr;
+            qd <= accs[ra];
+            q <= qd;                // three cycles after the address, as the scatter's port
         end
         assign idle = loaded;
         logic unused_direct;
@@ -117,9 +119,9 @@ module snn_readout #(
     logic v1, a1, last1;       // stages 1 and 2 of the argmax / accumulator passes (the
     logic [CB-1:0] i1;         // accumulator word arrives in stage 2)
     logic [LB-1:0] l1;
-    logic v2, a2, last2, v3, a3, last3;
-    logic [CB-1:0] i2, i3;
-    logic [LB-1:0] l2;
+    logic v2, a2, last2, v3, a3, last3, v4, a4, last4;
+    logic [CB-1:0] i2, i3, i4;
+    logic [LB-1:0] l2, l3;
     wire last_class = (i == CB'(CLASSES - 1));
     wire argmax_issue = (state == ARGMAX);
     wire acc_issue = (state == ACCS) && out_room;
@@ -154,7 +156,7 @@ module snn_readout #(
                             l <= l + LB'(1);
                     end
                 end
-                CLASS: if (out_room && !v1 && !v2 && !v3) state <= ACCS;   // argmax drained
+                CLASS: if (out_room && !v1 && !v2 && !v3 && !v4) state <= ACCS;   // drained
                 CLEAR: begin
                     if (g == GBO'(GROUPS - 1)) begin
                         g <= '0;
@@ -167,47 +169,44 @@ module snn_readout #(
         end
     end
 
-    // stage 2: the accumulator word of class i2 (word g read in the issue cycle); stage 3: its
-    // value (registered: the lane select), compared and sent
+    // stage 3: the accumulator word of class i3 (word g addressed in the issue cycle); stage 4:
+    // its value (registered: the lane select), compared and sent
     always_ff @(posedge clk) begin
         v1 <= (argmax_issue || acc_issue) && rst_n;
         a1 <= argmax_issue;
         last1 <= last_class;
         i1 <= i;
         l1 <= l;
-        v2 <= v1 && rst_n;
-        a2 <= a1;
-        last2 <= last1;
-        i2 <= i1;
-        l2 <= l1;
-        v3 <= v2 && rst_n;
-        a3 <= a2;
-        last3 <= last2;
-        i3 <= i2;
+        {v2, v3, v4} <= {v1, v2, v3} & {3{rst_n}};
+        {a2, a3, a4} <= {a1, a2, a3};
+        {last2, last3, last4} <= {last1, last2, last3};
+        {i2, i3, i4} <= {i1, i2, i3};
+        {l2, l3} <= {l1, l2};
     end
-    logic signed [AB-1:0] v, v3q;
+    logic signed [AB-1:0] v, v4q;
     always_comb begin
         v = '0;
         for (int k = 0; k < LANES; k++)
-            if (l2 == LB'(k)) v = $signed(q[k*AB +: AB]);
+            if (l3 == LB'(k)) v = $signed(q[k*AB +: AB]);
     end
     always_ff @(posedge clk)
-        v3q <= v;
+        v4q <= v;
     logic signed [AB-1:0] best;
     logic [CB-1:0] cls;
     always_ff @(posedge clk) begin
-        if (v3 && a3 && (i3 == '0 || v3q > best)) begin   // strict: ties keep the lowest index
-            best <= v3q;
-            cls <= i3;
+        if (v4 && a4 && (i4 == '0 || v4q > best)) begin   // strict: ties keep the lowest index
+            best <= v4q;
+            cls <= i4;
         end
     end
 
-    // the output words: class word (from CLASS), accumulators (stage 3 of ACCS)
+    // the output words: class word (from CLASS), accumulators (stage 4 of ACCS)
     always_ff @(posedge clk) begin
-        out_valid <= rst_n && ((state == CLASS && out_room && !v1 && !v2 && !v3) || (v3 && !a3));
+        out_valid <= rst_n && ((state == CLASS && out_room && !v1 && !v2 && !v3 && !v4)
+                               || (v4 && !a4));
         if (state == CLASS)
             out_data <= {1'b0, err, 31'(cls)};
         else
-            out_data <= {last3, 32'($signed(v3q))};
+            out_data <= {last4, 32'($signed(v4q))};
     end
 endmodule

@@ -1,11 +1,12 @@
 // snn_scatter_dense: the state of a dense layer (membranes or readout accumulators) and the
 // scatter of one timestep's input spikes into it, shared by snn_dense_event and snn_readout.
 //
-// State: a RAM of GROUPS words x LANES values (registered read, then an output register for
-// timing). Scatter: for each spike of each input slice and each output group, one cycle: read
-// the group's word, add the weights of input (c, y, x) and write it back two cycles later; the
-// same word recurs at distance GROUPS, so with GROUPS <= 2 a read misses in-flight writes: a
-// two-deep history of the written words (newest first) covers them. The weight ROM is addressed
+// State: a RAM of GROUPS words x LANES values (registered address, registered read, then an
+// output register: timing). Scatter: for each spike of each input slice and each output group,
+// one cycle: read the group's word, add the weights of input (c, y, x) and write it back; the
+// same word recurs at distance GROUPS, and a read misses the writes of the two accesses before
+// it, so with GROUPS <= 2 a two-deep history of the written words (newest first) covers them.
+// The weight ROM (its address registered too) is addressed
 // {input group, spike index, y, x, output group} (power-of-two fields; padded entries are zero),
 // one word of LANES weights. On the end-of-timestep token the scatter stops and the parent
 // (fire pass or result) owns the RAM port until it pulses `resume`. Reset clears the state.
@@ -32,7 +33,7 @@ module snn_scatter_dense #(
     output logic idle,                      // a timestep's scatter is done: the parent's turn
     input  logic resume,                    // the parent is done: scatter the next timestep
     input  logic [GBO-1:0] p_addr,          // the parent's RAM ports (while idle): read address
-    output logic [LANES*SB-1:0] p_q,        //   p_addr's word, two cycles after it
+    output logic [LANES*SB-1:0] p_q,        //   p_addr's word, three cycles after it
     input  logic p_we,                      //   write
     input  logic [GBO-1:0] p_waddr,
     input  logic [LANES*SB-1:0] p_wdata
@@ -92,15 +93,20 @@ module snn_scatter_dense #(
     // writes of the two accesses before)
     logic [LANES*WB-1:0] wq, wq2;
     logic [LANES*SB-1:0] q, q2;
-    logic v1, v2;
-    logic [GBO-1:0] a1, a2;
+    logic [WAB-1:0] wa0;
+    logic [GBO-1:0] ra0, a0, a1, a2;
+    logic v0, v1, v2;
     wire [GBO-1:0] raddr = (state == PARENT) ? p_addr : og;
     always_ff @(posedge clk) begin
-        wq <= wrom[(WAB'(tok_g) << (LBI + YBE + XBE + GBOE)) | (WAB'(lsb) << (YBE + XBE + GBOE))
-                   | (WAB'(tok_y) << (XBE + GBOE)) | (WAB'(tok_x) << GBOE) | WAB'(og)];
-        q <= ram[raddr];
-        v1 <= issue && rst_n;
-        a1 <= og;
+        wa0 <= (WAB'(tok_g) << (LBI + YBE + XBE + GBOE)) | (WAB'(lsb) << (YBE + XBE + GBOE))
+               | (WAB'(tok_y) << (XBE + GBOE)) | (WAB'(tok_x) << GBOE) | WAB'(og);
+        ra0 <= raddr;
+        v0 <= issue && rst_n;
+        a0 <= og;
+        wq <= wrom[wa0];
+        q <= ram[ra0];
+        v1 <= v0 && rst_n;
+        a1 <= a0;
         wq2 <= wq;
         q2 <= q;
         v2 <= v1 && rst_n;

@@ -114,7 +114,8 @@ class ConvEvent(_Event):
 class DenseEvent(_Event):
     name = "dense_event"
     summary = "spike-driven dense + LIF (lanes adders)"
-    pipe = 4     # fire pass: read, RAM output register, fire and reset, leak and token
+    pipe = 5     # fire pass: address register, read, RAM output register, fire and reset, leak
+                 # and token
     drain = 1
 
     def make(self, layer, lanes: int, src_map, timesteps: int, in_stream, out_stream) -> Process:

@@ -17,7 +17,7 @@ from core.hw.sim import Read, Wait, Write
 
 class _Result(Kernel):
     writes_result = True
-    pipe = 4     # read, RAM output register, the lane's value, the output word
+    pipe = 5     # address register, read, RAM output register, the lane's value, the output word
 
     def result(self, p: Process, io):
         yield Read(io.flag_in)
