@@ -23,8 +23,8 @@ from core.hw.design import Design
 from core.hw.kernels import kernel
 from core.hw.sim import Engine, Fifo, Wait, Write
 
-FIFO_LATENCY = 3     # write -> readable, cycles (the RTL's first-word-fall-through FIFO)
-OUTPUT_LATENCY = 2   # result FIFO write -> m_axis beat
+FIFO_LATENCY = 4     # write -> readable, cycles (the RTL's FIFO: RAM, two registers, buffer)
+OUTPUT_LATENCY = 3   # result FIFO write -> m_axis beat
 
 
 @dataclass

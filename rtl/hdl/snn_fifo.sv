@@ -9,8 +9,9 @@
 // previous cycle's write but not its read, so it may say "no room" one cycle longer than
 // needed, never "room" too early.
 // Read side: valid/ready; out_data is held while out_valid && !out_ready.
-// A word written in cycle c can be read from cycle c + 3 (RAM write, registered read, output
-// buffer); the RAM holds DEPTH words and the output buffer two more.
+// A word written in cycle c can be read from cycle c + 4 (RAM write, registered read, the RAM
+// word registered again, output buffer: no block-RAM output drives the buffer's muxes, a path
+// that can span the die); the RAM holds DEPTH words and the output buffer three more.
 module snn_fifo #(
     parameter int W = 8,
     parameter int DEPTH = 16,
@@ -36,26 +37,27 @@ module snn_fifo #(
     logic [W-1:0] mem [DEPTH];
     logic [AW-1:0] wptr, rptr;
     logic [CW-1:0] ram_count;      // words in the RAM not yet read out
-    logic rd_pending;              // a RAM read issued in the previous cycle
-    logic [W-1:0] ram_q;
-    logic [W-1:0] buf0, buf1;      // output buffer: buf0 is the head
+    logic rd1, rd2;                // a RAM read issued one / two cycles ago
+    logic [W-1:0] ram_q, ram_q2;
+    logic [W-1:0] buffer [3];      // output buffer: buffer[0] is the head
     logic [1:0] buf_count;
 
     wire pop = out_valid && out_ready;
-    // read the RAM when the output buffer will have room for the word one cycle later
-    wire [2:0] buf_after = {1'b0, buf_count} - {2'b0, pop} + {2'b0, rd_pending};
-    wire issue = (ram_count != '0) && (buf_after <= 3'd1);
-
+    // read the RAM when the output buffer will have room for the word when it arrives
+    wire [2:0] occupied = {1'b0, buf_count} - {2'b0, pop} + {2'b0, rd1} + {2'b0, rd2};
+    wire issue = (ram_count != '0) && (occupied <= 3'd2);
     // free words after the previous cycle's write, not counting its read (conservative)
     wire [CW:0] used_next = {1'b0, ram_count} + (CW + 1)'(in_valid);
+
     assign out_valid = (buf_count != 2'd0);
-    assign out_data = buf0;
+    assign out_data = buffer[0];
 
     always_ff @(posedge clk) begin
         if (in_valid)
             mem[wptr] <= in_data;
         if (issue)
             ram_q <= mem[rptr];
+        ram_q2 <= ram_q;
     end
 
     always_ff @(posedge clk) begin
@@ -64,7 +66,8 @@ module snn_fifo #(
             rptr <= '0;
             ram_count <= '0;
             in_room <= 1'b1;
-            rd_pending <= 1'b0;
+            rd1 <= 1'b0;
+            rd2 <= 1'b0;
             buf_count <= 2'd0;
         end else begin
             if (in_valid)
@@ -73,8 +76,9 @@ module snn_fifo #(
                 rptr <= (rptr == AW'(DEPTH - 1)) ? '0 : rptr + AW'(1);
             ram_count <= ram_count + CW'(in_valid) - CW'(issue);
             in_room <= (CW + 1)'(DEPTH) - used_next >= (CW + 1)'(SLACK);
-            rd_pending <= issue;
-            buf_count <= buf_after[1:0];
+            rd1 <= issue;
+            rd2 <= rd1;
+            buf_count <= buf_count - 2'(pop) + 2'(rd2);
 `ifndef SYNTHESIS
             if (in_valid && ram_count == CW'(DEPTH) && !issue)
                 $error("snn_fifo: write into a full FIFO (a producer ignored in_room)");
@@ -82,13 +86,18 @@ module snn_fifo #(
         end
     end
 
-    // output buffer: shift on pop, append the arriving RAM word
+    // output buffer: shift on pop, append the arriving RAM word behind the words kept
+    wire [1:0] tail = buf_count - 2'(pop);      // where the arriving word goes
     always_ff @(posedge clk) begin
-        case ({pop, rd_pending})
-            2'b10: buf0 <= buf1;
-            2'b01: if (buf_count == 2'd0) buf0 <= ram_q; else buf1 <= ram_q;
-            2'b11: if (buf_count == 2'd1) buf0 <= ram_q; else begin buf0 <= buf1; buf1 <= ram_q; end
-            default: ;
-        endcase
+        if (rd2 && tail == 2'd0)
+            buffer[0] <= ram_q2;
+        else if (pop)
+            buffer[0] <= buffer[1];
+        if (rd2 && tail == 2'd1)
+            buffer[1] <= ram_q2;
+        else if (pop)
+            buffer[1] <= buffer[2];
+        if (rd2 && tail == 2'd2)
+            buffer[2] <= ram_q2;
     end
 endmodule
