@@ -8,10 +8,10 @@
 // KW = IN_W, PAD = 0, one position). Zero padding is a bounds check on the frame coordinates.
 // The weight ROM holds one word of LANES weights per (group, tap), in that order ($readmemh
 // W_FILE, laid out by rtl/writer.py); its address is a counter.
-// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> multiplier input registers -> product
-// register -> accumulate -> write: PIPE = 4 (MULT18X18D with input and output registers; no RAM
-// output feeds logic beyond a zero mask). The malformed-frame flag of each image goes to the
-// flag FIFO before its compute.
+// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again (no block-RAM output drives
+// logic) -> multiplier input registers (the zero mask of padding taps) -> product register ->
+// accumulate -> write: PIPE = 5 (MULT18X18D with input and output registers). The
+// malformed-frame flag of each image goes to the flag FIFO before its compute.
 module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -151,16 +151,28 @@ module snn_direct_current #(
         last1 <= last_tap;
     end
 
+    logic [LANES*WB-1:0] wq_r;
+    logic [7:0] code_r;
+    logic v1r, in_img1r, first1r, last1r;
+    always_ff @(posedge clk) begin
+        wq_r <= wq;
+        code_r <= code;
+        v1r <= v1 && rst_n;
+        in_img1r <= in_img1;
+        first1r <= first1;
+        last1r <= last1;
+    end
+
     logic signed [WB-1:0] wm [LANES];
     logic signed [8:0] cm;
     logic v2, first2, last2;
     always_ff @(posedge clk) begin
         for (int l = 0; l < LANES; l++)
-            wm[l] <= $signed(wq[l*WB +: WB]);
-        cm <= {1'b0, in_img1 ? code : 8'd0};
-        v2 <= v1 && rst_n;
-        first2 <= first1;
-        last2 <= last1;
+            wm[l] <= $signed(wq_r[l*WB +: WB]);
+        cm <= {1'b0, in_img1r ? code_r : 8'd0};
+        v2 <= v1r && rst_n;
+        first2 <= first1r;
+        last2 <= last1r;
     end
 
     // ---- stage 2: products (the multipliers' output registers) ------------------------------

@@ -25,7 +25,8 @@ def _pad_outputs(w, groups, lanes):
 
 class _Direct(Kernel):
     reads_input = True
-    pipe = 4     # read, RAM/ROM word, multiplier input registers, product register, accumulate
+    pipe = 5     # read, RAM/ROM word, registered again, multiplier input registers, product
+                 # register, accumulate
 
     def behaviour(self, p: Process, io, image):
         n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
