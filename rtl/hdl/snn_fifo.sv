@@ -11,7 +11,10 @@
 // Read side: valid/ready; out_data is held while out_valid && !out_ready.
 // A word written in cycle c can be read from cycle c + 4 (RAM write, registered read, the RAM
 // word registered again, output buffer: no block-RAM output drives the buffer's muxes, a path
-// that can span the die); the RAM holds DEPTH words and the output buffer three more.
+// that can span the die); the RAM holds DEPTH words and the output buffer four more. The RAM
+// reads every cycle and a read is issued (the read pointer advances) while the buffer and the
+// reads in flight hold at most three words: neither the RAM's enables nor its address wait for
+// the consumer's ready, which only shifts the buffer.
 module snn_fifo #(
     parameter int W = 8,
     parameter int DEPTH = 16,
@@ -39,24 +42,23 @@ module snn_fifo #(
     logic [CW-1:0] ram_count;      // words in the RAM not yet read out
     logic rd1, rd2;                // a RAM read issued one / two cycles ago
     logic [W-1:0] ram_q, ram_q2;
-    logic [W-1:0] buffer [3];      // output buffer: buffer[0] is the head
-    logic [1:0] buf_count;
+    logic [W-1:0] buffer [4];      // output buffer: buffer[0] is the head
+    logic [2:0] buf_count;
 
     wire pop = out_valid && out_ready;
-    // read the RAM when the output buffer will have room for the word when it arrives
-    wire [2:0] occupied = {1'b0, buf_count} - {2'b0, pop} + {2'b0, rd1} + {2'b0, rd2};
-    wire issue = (ram_count != '0) && (occupied <= 3'd2);
+    // issue a read when the buffer has room for it whatever the consumer does this cycle
+    wire [2:0] occupied = buf_count + {2'b0, rd1} + {2'b0, rd2};
+    wire issue = (ram_count != '0) && (occupied <= 3'd3);
     // free words after the previous cycle's write, not counting its read (conservative)
     wire [CW:0] used_next = {1'b0, ram_count} + (CW + 1)'(in_valid);
 
-    assign out_valid = (buf_count != 2'd0);
+    assign out_valid = (buf_count != 3'd0);
     assign out_data = buffer[0];
 
     always_ff @(posedge clk) begin
         if (in_valid)
             mem[wptr] <= in_data;
-        if (issue)
-            ram_q <= mem[rptr];
+        ram_q <= mem[rptr];        // used when a read was issued (rd1)
         ram_q2 <= ram_q;
     end
 
@@ -68,7 +70,7 @@ module snn_fifo #(
             in_room <= 1'b1;
             rd1 <= 1'b0;
             rd2 <= 1'b0;
-            buf_count <= 2'd0;
+            buf_count <= 3'd0;
         end else begin
             if (in_valid)
                 wptr <= (wptr == AW'(DEPTH - 1)) ? '0 : wptr + AW'(1);
@@ -78,7 +80,7 @@ module snn_fifo #(
             in_room <= (CW + 1)'(DEPTH) - used_next >= (CW + 1)'(SLACK);
             rd1 <= issue;
             rd2 <= rd1;
-            buf_count <= buf_count - 2'(pop) + 2'(rd2);
+            buf_count <= buf_count - 3'(pop) + 3'(rd2);
 `ifndef SYNTHESIS
             if (in_valid && ram_count == CW'(DEPTH) && !issue)
                 $error("snn_fifo: write into a full FIFO (a producer ignored in_room)");
@@ -87,17 +89,13 @@ module snn_fifo #(
     end
 
     // output buffer: shift on pop, append the arriving RAM word behind the words kept
-    wire [1:0] tail = buf_count - 2'(pop);      // where the arriving word goes
+    wire [2:0] tail = buf_count - 3'(pop);      // where the arriving word goes
     always_ff @(posedge clk) begin
-        if (rd2 && tail == 2'd0)
-            buffer[0] <= ram_q2;
-        else if (pop)
-            buffer[0] <= buffer[1];
-        if (rd2 && tail == 2'd1)
-            buffer[1] <= ram_q2;
-        else if (pop)
-            buffer[1] <= buffer[2];
-        if (rd2 && tail == 2'd2)
-            buffer[2] <= ram_q2;
+        for (int i = 0; i < 4; i++) begin
+            if (rd2 && tail == 3'(i))
+                buffer[i] <= ram_q2;
+            else if (pop && i < 3)
+                buffer[i] <= buffer[(i + 1) % 4];
+        end
     end
 endmodule
