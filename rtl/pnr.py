@@ -396,8 +396,8 @@ def cycles(prj: Path) -> tuple[float, float, str] | None:
     return None
 
 
-def summarize(part: Part, mhz: float, seed: int, router: str, top: str, clock: str, stat: dict,
-              report: dict, log: str, prj: Path) -> dict:
+def summarize(part: Part, mhz: float, seed: int, top: str, clock: str, stat: dict,
+              report: dict, log: str, prj: Path, router: str = ROUTERS[0]) -> dict:
     cells = netlist_cells(stat)
     util = report.get("utilization", {})
     fmax = {k: float(v["achieved"]) for k, v in report.get("fmax", {}).items()
@@ -476,7 +476,7 @@ def pnr(prj=DEFAULT_PRJ, part: str = DEFAULT_PART, mhz=DEFAULT_MHZ, seed: int = 
         t_pack = None
         if bitstream is not None:
             t_pack = run_ecppack(prj, tmp, compress)
-        out = summarize(p, mhz, seed, router, top, clock, stat, report, pnr_log, prj)
+        out = summarize(p, mhz, seed, top, clock, stat, report, pnr_log, prj, router)
         out["seconds"] = {"synth": round(t_synth, 1), "pnr": round(t_pnr, 1),
                           "pack": None if t_pack is None else round(t_pack, 1)}
         if bitstream is not None:
