@@ -29,7 +29,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 PROJECT_FORMAT = "hire-snn-rtl-project"
 LIBRARY = ["snn_fifo.sv", "snn_frame_in.sv", "snn_direct_current.sv", "snn_lif_direct.sv",
            "snn_pool_or.sv", "snn_spike_iter.sv", "snn_fire.sv", "snn_conv_event.sv",
-           "snn_scatter_dense.sv", "snn_dense_event.sv", "snn_readout.sv"]
+           "snn_scatter_dense.sv", "snn_dense_event.sv", "snn_readout.sv", "snn_axis_reg.sv"]
 MODULE = {"conv_direct_current": "snn_direct_current", "dense_direct_current": "snn_direct_current",
           "lif_direct": "snn_lif_direct", "pool_or": "snn_pool_or", "conv_event": "snn_conv_event",
           "dense_event": "snn_dense_event", "readout_event": "snn_readout",
@@ -306,11 +306,18 @@ def top_module(design: Design, layers: list[Module]) -> Module:
                 seen.add(p.name)
                 wires.append(Wire(p.width, p.name))
         insts.append(Instance(m.name, f"u_{m.name[len(TOP) + 1:]}", [], conns))
-    for sig, w in ((f"{res.name}_q", AXIS_OUT_W), (f"{res.name}_qv", 1), (f"{res.name}_qr", 1)):
+    for sig, w in ((f"{res.name}_q", AXIS_OUT_W), (f"{res.name}_qv", 1), (f"{res.name}_qr", 1),
+                   ("m_axis_word", AXIS_OUT_W)):
         if sig not in seen:
             wires.append(Wire(w, sig))
-    assigns = [("m_axis_TDATA", f"{res.name}_q[31:0]"), ("m_axis_TLAST", f"{res.name}_q[32]"),
-               ("m_axis_TVALID", f"{res.name}_qv"), (f"{res.name}_qr", "m_axis_TREADY"),
+    # a register slice between the result FIFO and the ports
+    insts.append(Instance("snn_axis_reg", "u_m_axis_reg", [("W", _sv(AXIS_OUT_W))],
+                          [("clk", "ap_clk"), ("rst_n", "ap_rst_n"),
+                           ("s_data", f"{res.name}_q"), ("s_valid", f"{res.name}_qv"),
+                           ("s_ready", f"{res.name}_qr"), ("m_data", "m_axis_word"),
+                           ("m_valid", "m_axis_TVALID"), ("m_ready", "m_axis_TREADY")],
+                          "m_axis: registered outputs, registered ready upstream"))
+    assigns = [("m_axis_TDATA", "m_axis_word[31:0]"), ("m_axis_TLAST", "m_axis_word[32]"),
                ("m_axis_TKEEP", "4'hf"), ("m_axis_TSTRB", "4'hf"),
                ("unused_keep_strb", "s_axis_TKEEP ^ s_axis_TSTRB")]
     return Module(TOP, f"top: {design.network.summary()}; ports as Vivado HLS exports them",

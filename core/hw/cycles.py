@@ -24,7 +24,7 @@ from core.hw.kernels import kernel
 from core.hw.sim import Engine, Fifo, Wait, Write
 
 FIFO_LATENCY = 4     # write -> readable, cycles (the RTL's FIFO: RAM, two registers, buffer)
-OUTPUT_LATENCY = 3   # result FIFO write -> m_axis beat
+OUTPUT_LATENCY = 4   # result FIFO write -> m_axis beat (FIFO, then the register slice)
 
 
 @dataclass
