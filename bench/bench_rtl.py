@@ -7,7 +7,9 @@
   clean and PGD: RTL == golden (class word and every accumulator), accuracy on the RTL.
 - The default network (--run, default runs/latest; the 4-bit test run when there is none):
   --n clean images streamed: latency of an image alone, interval between images, the cycle
-  model on the same images, simulation speed; Yosys area (LUT, FF, BRAM, DSP, per layer).
+  model on the same images, simulation speed; Yosys area (LUT, FF, BRAM, DSP, per layer);
+  ECP5 place and route (rtl.pnr, LFE5U-85F, 100 MHz target; about 5-10 minutes, not with
+  --quick): the routed Fmax and the latency / interval in us at it.
 Results into --json and, as the last line, one JSON object. Also `run(args)` for bench/run.py.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ if __package__ in (None, ""):  # `python bench/bench_rtl.py` from a checkout
 import numpy as np  # noqa: E402
 
 from bench import report  # noqa: E402
-from rtl import synth  # noqa: E402
+from rtl import pnr, synth  # noqa: E402
 from rtl.simulate import run_rtl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +91,8 @@ def run(a) -> dict:
     prj = ROOT / "build" / "bench" / "rtl_prj_default"
     rep = run_rtl(net_run, n, "none", prj, log=log)
     area = synth.synth(prj)
+    # ECP5 place and route (minutes): the measured clock, and the microseconds at it
+    routed = None if quick else pnr.pnr(prj, log=log)
     res["default"] = {
         "run": str(net_run), "images": rep["images"], "bit_exact": rep["bit_exact"],
         "accuracy": rep["accuracy"], "cycles_per_image": rep["cycles_per_image"],
@@ -104,6 +108,11 @@ def run(a) -> dict:
         "wall_images_per_second": rep["wall_images_per_second"],
         "area": {k: area[k] for k in ("LUT", "LUTRAM", "FF", "BRAM", "DSP")},
         "area_layers": area["layers"],
+        "ecp5": None if routed is None else {
+            k: routed.get(k) for k in ("part", "fmax_mhz", "timing_met", "latency_us",
+                                       "interval_us", "cycles_from", "LUT4", "CCU2C", "FF",
+                                       "DP16KD", "MULT18", "utilisation", "critical_path",
+                                       "seconds")},
     }
     d = res["default"]
     return {
@@ -115,6 +124,10 @@ def run(a) -> dict:
         "rtl_model_latency_error": d["model_latency_error"],
         "rtl_model_interval_error": d["model_interval_error"],
         "rtl_lut": area["LUT"], "rtl_bram": area["BRAM"], "rtl_dsp": area["DSP"],
+        "rtl_ecp5_fmax_mhz": routed and routed["fmax_mhz"],
+        "rtl_ecp5_latency_us": routed and routed.get("latency_us"),
+        "rtl_ecp5_interval_us": routed and routed.get("interval_us"),
+        "rtl_ecp5_lut4": routed and routed["LUT4"], "rtl_ecp5_dp16kd": routed and routed["DP16KD"],
         "details": res,
     }
 
