@@ -13,8 +13,9 @@
 // word registered again, output buffer: no block-RAM output drives the buffer's muxes, a path
 // that can span the die); the RAM holds DEPTH words and the output buffer four more. The RAM
 // reads every cycle and a read is issued (the read pointer advances) while the buffer and the
-// reads in flight hold at most three words: neither the RAM's enables nor its address wait for
-// the consumer's ready, which only shifts the buffer.
+// reads in flight hold at most three words; the buffer is a ring (a word is written at head +
+// count and read at head): neither the RAM's enables and address nor the buffer's register
+// enables wait for the consumer's ready, which only advances the 2-bit head.
 module snn_fifo #(
     parameter int W = 8,
     parameter int DEPTH = 16,
@@ -42,7 +43,8 @@ module snn_fifo #(
     logic [CW-1:0] ram_count;      // words in the RAM not yet read out
     logic rd1, rd2;                // a RAM read issued one / two cycles ago
     logic [W-1:0] ram_q, ram_q2;
-    logic [W-1:0] buffer [4];      // output buffer: buffer[0] is the head
+    logic [W-1:0] buffer [4];      // output buffer: a ring of four words from buffer[head]
+    logic [1:0] head;
     logic [2:0] buf_count;
 
     wire pop = out_valid && out_ready;
@@ -53,7 +55,7 @@ module snn_fifo #(
     wire [CW:0] used_next = {1'b0, ram_count} + (CW + 1)'(in_valid);
 
     assign out_valid = (buf_count != 3'd0);
-    assign out_data = buffer[0];
+    assign out_data = buffer[head];
 
     always_ff @(posedge clk) begin
         if (in_valid)
@@ -71,6 +73,7 @@ module snn_fifo #(
             rd1 <= 1'b0;
             rd2 <= 1'b0;
             buf_count <= 3'd0;
+            head <= 2'd0;
         end else begin
             if (in_valid)
                 wptr <= (wptr == AW'(DEPTH - 1)) ? '0 : wptr + AW'(1);
@@ -81,6 +84,7 @@ module snn_fifo #(
             rd1 <= issue;
             rd2 <= rd1;
             buf_count <= buf_count - 3'(pop) + 3'(rd2);
+            head <= head + 2'(pop);
 `ifndef SYNTHESIS
             if (in_valid && ram_count == CW'(DEPTH) && !issue)
                 $error("snn_fifo: write into a full FIFO (a producer ignored in_room)");
@@ -89,13 +93,10 @@ module snn_fifo #(
     end
 
     // output buffer: shift on pop, append the arriving RAM word behind the words kept
-    wire [2:0] tail = buf_count - 3'(pop);      // where the arriving word goes
+    // the arriving word goes behind the words kept: slot head + count (a pop moves both ends)
+    wire [1:0] tail = head + buf_count[1:0];
     always_ff @(posedge clk) begin
-        for (int i = 0; i < 4; i++) begin
-            if (rd2 && tail == 3'(i))
-                buffer[i] <= ram_q2;
-            else if (pop && i < 3)
-                buffer[i] <= buffer[(i + 1) % 4];
-        end
+        if (rd2)
+            buffer[tail] <= ram_q2;
     end
 endmodule
