@@ -7,19 +7,20 @@
 //   scatter: for each spike of each input slice (lowest set bit first) and each output group,
 //            one cycle: every bank reads its word, adds the weight of its tap and writes it
 //            back. Pipeline (timing: addresses and RAM outputs registered around the RAMs):
-//            issue -> address register -> RAM word -> output register, add, write: a word read
-//            in cycle a misses the writes of the accesses issued in a - 1 and a - 2. The same word comes back at distance
-//            GROUPS (the next spike of the slice, or the next slice at the same place), so
-//            with GROUPS <= 2 a two-deep history of each bank's writes (address, word) is
-//            forwarded, newest first; with GROUPS >= 3 no access can see a stale word.
+//            issue -> address register -> RAM word -> output register, add, write: a word
+//            read in cycle a misses the writes of the accesses issued in a - 1 and a - 2. The
+//            same word comes back at distance GROUPS (the next spike of the slice, or the next
+//            slice at the same place), so with GROUPS <= 2 a two-deep history of each bank's
+//            writes (address, word) is forwarded, newest first; with GROUPS >= 3 no access can
+//            see a stale word.
 //   fire:    one pass over the (y, x, group) words, group fastest: fire, soft reset, store
 //            leak(U) for the next timestep (0 after the last one) and send non-empty slices,
 //            then the end-of-timestep token. Pipeline: issue -> address register -> RAM word
 //            -> output register -> the fire bank's word selected (a registered one-hot per
-//            bank) -> fire and reset (registered, snn_fire) -> leak, write and token: PIPE = 6. Each word is visited
-//            once, the pass starts after the last scatter write has landed (at_eot, SETTLE),
-//            and the next scatter starts DRAIN cycles after the end-of-timestep token, when the
-//            pass's last write has landed: no dependence.
+//            bank) -> fire and reset (registered, snn_fire) -> leak, write and token:
+//            PIPE = 6. Each word is visited once, the pass starts after the last scatter write
+//            has landed (at_eot, SETTLE), and the next scatter starts DRAIN cycles after the
+//            end-of-timestep token, when the pass's last write has landed: no dependence.
 // Input rows reach the banks through constant tables (y + PAD) / K and (y + PAD) mod K; the fire
 // pass carries quotient / remainder counters. Weights: every bank has its own copy of the ROM
 // {input channel, og * K * K + ky * K + kx} of LANES weights (rtl/writer.py lays it out; the

@@ -16,7 +16,7 @@ from core.hw.design import Process
 from core.hw.sim import Read, Wait, Write
 
 EOT = -1           # the end-of-timestep token in the cycle model (spike tokens: their popcount)
-PIPE = 6           # the deepest kernel's issue-to-write cycles (FIFO room and depths are sized by it)
+PIPE = 6           # the deepest kernel's issue-to-write cycles (FIFO depths are sized by it)
 SETTLE = 2         # cycles from a scatter's last issue to the next phase (at_eot, SETTLE states)
 
 
