@@ -67,6 +67,26 @@ def test_conv_event(projects, design, layers, kernel, pad, bits, T, lanes, patte
     run_tokens(projects(d, "conv2"), in_words, expected, out, gaps)
 
 
+def test_conv_event_scatter_right_after_the_fire_pass(projects, design):
+    """One output group, and every timestep's only input spike at the bottom-right corner: the
+    next timestep's first scatter reads the word the fire pass wrote last, as soon as the pass
+    ends. The DRAIN cycles after the end-of-timestep token keep it from reading that word
+    before the fire pass's write has landed."""
+    net = random_network("c8 p2 c16 p2 r", weight_bits=8, timesteps=6, seed=5, v_th=0.3)
+    d = design(net, layers={"conv2": {"lanes": 16}})
+    p = d.process("conv2")
+    assert p.params["groups"] == 1
+    src, out, L, T = p.in_stream.spikes, p.out_stream.spikes, p.layer, d.timesteps
+    maps = np.zeros((T, 2, src.channels, src.height, src.width), np.uint8)
+    maps[:, :, :, -1, -1] = 1
+    cur = golden.conv_int(maps.reshape(-1, *maps.shape[2:]), L.weights, L.padding)
+    spikes = lif_maps(cur.reshape(T, maps.shape[1], *cur.shape[1:]), L, T, direct=False)
+    in_words = [w for img in map_tokens(maps, src) for w in token_words(src, img)]
+    expected = [as_list(img) for img in map_tokens(spikes, out)]
+    assert sum(len(t) for img in expected for t in img) > 0
+    run_tokens(projects(d, "conv2"), in_words, expected, out, False)
+
+
 @pytest.mark.parametrize("layers,lanes,shuffle,gaps", [
     ("c16 p2 c32 p2 r", 16, False, False),
     ("c6 c8 p3 r", 4, True, True),      # pool 3 with cropping (8 -> 2 of 8 rows), 2 groups
