@@ -82,6 +82,29 @@ def test_threshold_is_rounded_onto_the_grid_and_at_least_one_lsb():
     assert float(lif.threshold(2.0 ** -4).detach()) == 2.0 ** -4
 
 
+def _oracle_code(v_th: float, lsb: float) -> int:
+    """Round half to even with exact rationals, then at least 1: written apart from quant.lif."""
+    from fractions import Fraction
+    return max(1, round(Fraction(v_th) / Fraction(lsb)))  # Fraction rounds ties to even
+
+
+@pytest.mark.parametrize("lsb", [2.0 ** -4, 2.0 ** -7, 2.0 ** 3])
+def test_threshold_code_matches_an_independent_rounding_oracle(lsb):
+    """Ties go to the even code, values a float32 ulp either side of .5 go down and up, and
+    anything below half an LSB (zero and negative thresholds included) clamps to 1."""
+    from quant.lif import threshold_code
+    units = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.5, 3.5, 4.5, 7.0, 1000.5, -0.6, -3.0]
+    vals = [torch.tensor(u * lsb, dtype=torch.float32) for u in units]
+    for u in (2.5, 3.5, 6.5):  # one float32 step below and above each tie
+        t = torch.tensor(u * lsb, dtype=torch.float32)
+        vals += [torch.nextafter(t, torch.tensor(0.0)), torch.nextafter(t, torch.tensor(1e9))]
+    for v in vals:
+        want = _oracle_code(float(v), lsb)
+        got = threshold_code(v, lsb)
+        assert float(got) == want, (float(v) / lsb, float(got), want)
+    assert [_oracle_code(u * lsb, lsb) for u in (0.5, 1.5, 2.5, 3.5)] == [1, 2, 2, 4]
+
+
 def test_bad_neuron_settings_are_refused():
     with pytest.raises(ValueError, match="leak_shift"):
         LIF(leak_shift=0)
