@@ -68,6 +68,48 @@ def test_pgd_bounds_accuracy_and_restarts(small, loss, surrogate):
                                   surrogate_name=surrogate, progress=False))
 
 
+def test_worst_case_counts_an_image_only_if_every_attack_failed(monkeypatch):
+    """Two attacks that break different images: each leaves 3 of 4 images right, but only 2
+    survive both. worst_case is per image (0.5), below the min of per-attack accuracies."""
+    from types import SimpleNamespace
+    x, y = torch.zeros(4, 1, 2, 2), torch.zeros(4, dtype=torch.long)
+    breaks = {"pgd-ce:pwl": 0, "square": 1}  # attack -> the image it breaks
+
+    def attack(name, model, xx, yy, eps, st, sources=None, progress=True):
+        xa = xx.clone()
+        xa[breaks[name]] += eps
+        return xa
+
+    monkeypatch.setattr(R, "attack_names", lambda st, model: list(breaks))
+    monkeypatch.setattr(R, "run_attack", attack)
+    monkeypatch.setattr(R, "correct", lambda m, xx, yy, seed=0: (xx == x).flatten(1).all(1).numpy())
+    model = SimpleNamespace(cfg=SimpleNamespace(encoding="direct"))
+    st = R.Settings(families=("pgd", "square"))
+    clean, rows, per_image, _ = R.evaluate(model, None, x, y, [EPS], st, progress=False,
+                                           log=lambda *a: None)
+    row = rows[0]
+    assert clean == 1.0 and row["accuracy"] == {"pgd-ce:pwl": 0.75, "square": 0.75}
+    assert row["worst_case"] == 0.5 < min(row["accuracy"].values())
+    assert row["white_box"] == 0.75 and row["broken_only_by_black_box"] == 1
+    assert per_image[EPS]["worst"].tolist() == [False, False, True, True]
+
+
+def test_merge_keeps_old_results_only_of_the_same_checkpoint_images_and_settings(tmp_path):
+    def report(eps, **kw):
+        base = {"offset": 5000, "images": 300, "settings": R.Settings().key(),
+                "checkpoint": "abc", "results": [{"eps": eps}]}
+        return {**base, **kw}
+
+    path = tmp_path / "robustness.json"
+    path.write_text(json.dumps(report(0.05)))
+    assert [r["eps"] for r in R.merge(path, report(0.1))["results"]] == [0.05, 0.1]
+    for other in ({"checkpoint": "def"}, {"images": 100}, {"offset": 0},
+                  {"settings": R.Settings(steps=10).key()}):
+        assert [r["eps"] for r in R.merge(path, report(0.1, **other))["results"]] == [0.1], other
+    path.write_text("{not json")
+    assert [r["eps"] for r in R.merge(path, report(0.1))["results"]] == [0.1]
+
+
 def test_square_attack(small):
     model, _, x, y = small
     xa = A.square(model, x, y, EPS, queries=60, seed=3, progress=False)
