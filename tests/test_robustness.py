@@ -110,15 +110,72 @@ def test_merge_keeps_old_results_only_of_the_same_checkpoint_images_and_settings
     assert [r["eps"] for r in R.merge(path, report(0.1))["results"]] == [0.1]
 
 
-def test_square_attack(small):
+def _random_sign_noise(x, eps, seed):
+    """x + eps * (random +-1 per pixel) in [0, 1]: noise of the attack's budget, no search."""
+    g = torch.Generator().manual_seed(seed)
+    return (x + eps * (torch.randint(0, 2, x.shape, generator=g) * 2 - 1)).clamp(0, 1)
+
+
+def test_square_attack_beats_random_noise_of_the_same_budget(small):
+    """Square's search must be worth its queries: on the trained fixture it leaves at least 10
+    points less accuracy than any of three random +-eps patterns (measured: 0.55 vs >= 0.725)."""
     model, _, x, y = small
-    xa = A.square(model, x, y, EPS, queries=60, seed=3, progress=False)
+    xa = A.square(model, x, y, EPS, queries=300, seed=3, progress=False)
     _bounds(xa, x, EPS)
-    clean = R.correct(model, x, y).mean()
-    assert R.correct(model, xa, y).mean() <= clean
-    assert torch.equal(xa, A.square(model, x, y, EPS, queries=60, seed=3, progress=False))
+    square = R.correct(model, xa, y).mean()
+    noise = min(R.correct(model, _random_sign_noise(x, EPS, s), y).mean() for s in range(3))
+    assert square <= noise - 0.1, (square, noise)
+    again = [A.square(model, x[:8], y[:8], EPS, queries=30, seed=3, progress=False)
+             for _ in range(2)]
+    assert torch.equal(*again)  # deterministic for a seed
     with pytest.raises(ValueError, match="queries"):
         A.square(model, x, y, EPS, queries=0, progress=False)
+
+
+class _ZeroGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.zeros_like(grad)
+
+
+class _GradientMasked(torch.nn.Module):
+    """The fixture behind an input layer whose backward returns zero: the same classifier,
+    but white-box gradients say nothing (the textbook case of gradient masking)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.snn, self.cfg, self.bits, self.blocks = model, model.cfg, model.bits, model.blocks
+
+    def input_codes(self, x):
+        return self.snn.input_codes(x)
+
+    def forward(self, x, *args, **kw):
+        return self.snn(_ZeroGrad.apply(x), *args, **kw)
+
+    def logits(self, x, timesteps=None):
+        return self.snn.logits(_ZeroGrad.apply(x), timesteps)
+
+
+def test_masking_check_flags_a_masked_model_and_stays_quiet_on_the_fixture(small):
+    model, cfg, x, y = small
+    x, y = x[:24], y[:24]
+    st = R.Settings(steps=10, restarts=1, surrogates=("pwl",), square_queries=300,
+                    families=("pgd", "square"))
+    checks = {}
+    for name, m in (("fixture", model), ("masked", _GradientMasked(model))):
+        _, rows, _, _ = R.evaluate(m, cfg, x, y, [EPS], st, progress=False, log=lambda *a: None)
+        checks[name] = R.masking_check(m, x, y, [0.1, 0.2, 0.3, 0.5], st, 0.05, rows,
+                                       progress=False, log=lambda *a: None)
+    assert checks["fixture"]["ok"] and checks["fixture"]["flags"] == []
+    assert checks["fixture"]["accuracy"][-1] <= 0.05
+    masked = checks["masked"]
+    assert not masked["ok"] and masked["accuracy"][-1] > 0.05
+    assert any("gradient masking?" in f for f in masked["flags"])
+    assert any("black-box square" in f for f in masked["flags"])  # Square beats blind PGD
 
 
 def test_transfer_sources_are_trained_once_and_cached(small, cache):
@@ -164,6 +221,27 @@ def test_square_codes_same_images_from_golden_and_qat_scores(trained_run):
     pred_clean, pred_adv = golden.predict(net, codes)[1], golden.predict(net, adv_g)[1]
     assert (pred_adv == labels).mean() <= (pred_clean == labels).mean()
     assert not np.array_equal(adv_g, codes)
+
+
+def test_hardware_square_beats_random_codes_of_the_same_radius(trained_run):
+    """The code-space Square on the golden model's scores leaves at least 10 points less
+    accuracy than three random +-radius code patterns (measured: 0.525 vs >= 0.675)."""
+    from core import golden
+    from core.runs import load_network, load_vectors
+    run, _ = trained_run
+    net = load_network(run)
+    codes, labels = load_vectors(run, "none", 40)
+    radius = R.eps_to_codes(EPS)
+    adv, _ = R.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
+                            queries=100, seed=1, progress=False)
+    rng = np.random.default_rng(0)
+    noise = []
+    for _ in range(3):
+        c = codes.astype(np.int16) + radius * rng.choice([-1, 1], size=codes.shape)
+        noise.append((golden.predict(net, np.clip(c, 0, 255).astype(np.uint8))[1]
+                      == labels).mean())
+    square = (golden.predict(net, adv)[1] == labels).mean()
+    assert square <= min(noise) - 0.1, (square, noise)
 
 
 def test_cli_suite_and_hardware_attack_through_csim(trained_run, tmp_path, cache):
