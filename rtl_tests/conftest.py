@@ -3,7 +3,8 @@
 Builds live under build/rtl_sim (HIRE_SNN_RTL_BUILD overrides), keyed by the sources' content,
 so reruns and the benchmark reuse them. Trained networks come from the public command
 `python train/run.py ...` with small, seeded settings, kept under build/test_runs and reused
-while their settings are unchanged; the tests never import train/ or torch.
+while their settings and the code that makes them (train/, quant/, core/) are unchanged; the
+tests never import train/ or torch (rtl_tests/test_suite_contracts.py checks).
 
 Exported HLS Verilog: with HIRE_SNN_RTL_DIR=<the Verilog folder `make hls-synth` exported> and
 HIRE_SNN_RTL_RUN=<the run folder the HLS project was generated from>, the network and protocol
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,20 +36,54 @@ RUN_FLAGS = ["--arch", "fmnist-conv48", "--train-limit", "1500", "--epochs", "1"
              "--no-progress"]  # pinned: fixtures outlive default changes
 
 
+RUN_SOURCES = ("train", "quant", "core")  # everything that shapes a run's checkpoint, IR, vectors
+
+
+def code_fingerprint(root: Path = ROOT) -> str:
+    """sha256 of the sources that make a trained run (every .py under RUN_SOURCES)."""
+    h = hashlib.sha256()
+    for d in RUN_SOURCES:
+        for f in sorted((root / d).rglob("*.py")):
+            h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def run_folder(quant: str, fingerprint: str) -> Path:
+    """Where the cached run of `quant` lives: keyed by its command line and the code's
+    fingerprint, so a change to training or export (a broken 2-bit export, say) retrains
+    instead of hiding behind an old run."""
+    flags = ["--quant", quant, *RUN_FLAGS]
+    key = hashlib.sha256(json.dumps([flags, fingerprint]).encode()).hexdigest()[:12]
+    return RUNS / f"{quant}-{key}"
+
+
 def trained_run(quant: str) -> Path:
     """A small seeded run folder (checkpoint, ir/, vectors.npz with 120 clean, FGSM and PGD
-    images) made by train/run.py, reused while its command line is unchanged."""
-    flags = ["--quant", quant, *RUN_FLAGS]
-    key = hashlib.sha256(json.dumps(flags).encode()).hexdigest()[:12]
-    out = RUNS / f"{quant}-{key}"
+    images) made by train/run.py, reused while its command line and code are unchanged."""
+    out = run_folder(quant, code_fingerprint())
     if not ((out / "metrics.json").is_file() and (out / "vectors.npz").is_file()
             and (out / "ir" / "model.json").is_file()):
         RUNS.mkdir(parents=True, exist_ok=True)
-        r = subprocess.run([sys.executable, str(ROOT / "train" / "run.py"), *flags,
-                            "--out", str(out)], cwd=RUNS, capture_output=True, text=True,
-                           timeout=1800)
+        r = subprocess.run([sys.executable, str(ROOT / "train" / "run.py"), "--quant", quant,
+                            *RUN_FLAGS, "--out", str(out)], cwd=RUNS, capture_output=True,
+                           text=True, timeout=1800)
         assert r.returncode == 0, r.stderr[-3000:]
+        for old in RUNS.glob(f"{quant}-*"):  # runs of older code: never reused again
+            if old != out and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+def cli(module: str, *args, cwd=ROOT):
+    """(exit status, last-line JSON or None, the output's tails) of `python -m module args`."""
+    p = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd,
+                       capture_output=True, text=True, timeout=1200)
+    lines = p.stdout.strip().splitlines()
+    try:
+        last = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        last = None
+    return p.returncode, last, p.stdout[-3000:] + p.stderr[-3000:]
 
 
 EXPORTED = os.environ.get("HIRE_SNN_RTL_DIR")

@@ -55,39 +55,14 @@ def test_trained_network_clean_fgsm_pgd_bit_exact(trained, tmp_path):
     for attack in SETS:
         codes, labels = load_vectors(run, attack, None, net.in_shape)
         r = prj.stream(list(codes.reshape(len(codes), -1)))
-        pred = check_equal(r, net, codes)
+        check_equal(r, net, codes)  # classes equal, so the accuracy under attack is too
         rtl_acc = float((r.words[:, 0] == labels).mean())
-        assert rtl_acc == float((pred == labels).mean())
         report[attack] = {"images": len(codes), "rtl_accuracy": round(rtl_acc, 4)}
     metrics = json.loads((run / "metrics.json").read_text())
     assert report["pgd"]["rtl_accuracy"] <= report["none"]["rtl_accuracy"]
     print(f"\n{run.name}: RTL accuracy clean {report['none']['rtl_accuracy']}, FGSM "
           f"{report['fgsm']['rtl_accuracy']}, PGD {report['pgd']['rtl_accuracy']} "
           f"(software clean {metrics['clean_acc']:.4f} on {metrics['config']['test_limit']})")
-
-
-def test_hardware_attack_accuracy_on_the_rtl(projects, design, tmp_path):
-    """The score-based attack of train.robustness --hardware queries only the golden model's
-    accumulators (what an attacker holding the device sees); on the codes it finds, the RTL's
-    classes and accumulators are the golden model's, so its accuracy under that attack is too."""
-    import shutil
-
-    from train import robustness
-    run = exported_run() if EXPORTED else trained_run("4bit")  # one width: the attack picks images
-    net = Network.load(run)
-    prj = network_project(projects, design, net)
-    copy = tmp_path / "run"
-    shutil.copytree(run, copy)
-    hw = robustness.hardware_attack(copy, eps=0.1, queries=20, p_init=0.3, seed=0,
-                                    progress=False, log=lambda *a: None)
-    codes, labels = load_vectors(copy, hw["key"], None, net.in_shape)
-    r = prj.stream(list(codes.reshape(len(codes), -1)))
-    check_equal(r, net, codes)
-    rtl_acc = float((r.words[:, 0] == labels).mean())
-    assert rtl_acc == hw["golden_accuracy"] and hw["qat_equals_golden"]
-    assert rtl_acc <= hw["clean_accuracy"]
-    print(f"\nhardware square attack (eps 0.1, 20 queries): RTL accuracy {rtl_acc:.4f} "
-          f"(clean {hw['clean_accuracy']:.4f}) on {len(codes)} images")
 
 
 def test_trained_network_with_gaps_and_backpressure(trained):

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from tests.conftest import fmnist_test
 
+from core import golden
 from core.hw.mapping import design_of
 from core.random_ir import random_network
-from core.runs import load_network
+from core.runs import load_network, load_vectors
 from hls import csim, synth
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +53,9 @@ def test_csim_cli_is_bit_exact_on_the_run_vectors(tmp_path, run_dir, cache, atta
     rep = json.loads(p.stdout.strip().splitlines()[-1])
     assert rep["images"] == 25 and rep["mismatches"] == 0 and rep["bit_exact"] is True
     assert rep["spike_counts_equal"] is True and rep["attack"] == attack
-    assert 0.0 <= rep["accuracy"] <= 1.0 and rep["images_per_s"] > 0
+    codes, labels = load_vectors(run_dir, attack, 25)
+    want = (golden.predict(load_network(run_dir), codes)[1] == labels).mean()
+    assert rep["accuracy"] == round(float(want), 4) and rep["images_per_s"] > 0
     assert rep["model_cycles_per_image"] > rep["model_interval_between_images"] > 0
     assert json.loads((out / "csim_report.json").read_text())["mismatches"] == 0
 

@@ -94,4 +94,11 @@ def generate_main(argv, prog: str, doc: str, default_out: Path, write, summary) 
     print(f"wrote {out} ({summary}: {lat['latency_us']} us per image, one image every "
           f"{lat['interval_between_images']:g} cycles at {lat['clock_mhz']:g} MHz and a "
           f"{lat['assumptions']['spike_rate']:g} spike rate)")
+    meta = json.loads((Path(out) / "project.json").read_text())
+    print(json.dumps({"project": str(out), "ir_sha256": meta.get("ir_sha256"),
+                      "generator_sha256": meta.get("generator_sha256"),
+                      "latency_us": lat["latency_us"],
+                      "interval_between_images": lat["interval_between_images"],
+                      "clock_mhz": lat["clock_mhz"],
+                      "spike_rate": lat["assumptions"]["spike_rate"]}, sort_keys=True))
     return 0
