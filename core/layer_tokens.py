@@ -3,6 +3,26 @@
 channels, pN OR pooling, fN dense LIF layer, r readout. Only convs and dense layers spike."""
 from __future__ import annotations
 
+KINDS = {"c": "conv", "p": "pool", "f": "dense", "r": "readout"}  # token letter -> layer kind
+
+
+def kind_of(tok: str) -> str:
+    """The IR layer kind of one token (`c16` -> conv); ValueError naming the tokens otherwise."""
+    kind = KINDS.get(tok[:1])
+    if kind is None:
+        raise ValueError(f"unknown layer token {tok!r} (use cN, pN, fN, r)")
+    return kind
+
+
+def layer_names(kinds) -> list[str]:
+    """The IR's layer names for a sequence of kinds: one count per kind (conv1, pool1, conv2,
+    dense1, ...), the readout just "readout". Export, energy and random IRs all name so."""
+    counts, names = {}, []
+    for kind in kinds:
+        counts[kind] = counts.get(kind, 0) + 1
+        names.append("readout" if kind == "readout" else f"{kind}{counts[kind]}")
+    return names
+
 
 def n_spiking(layers) -> int:
     """How many spiking (LIF) layers a token list has: its convs and dense layers."""

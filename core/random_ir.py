@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from core import ir as IR
-from core.layer_tokens import per_spiking_layer
+from core.layer_tokens import kind_of, layer_names, per_spiking_layer
 from core.network import Network
 
 DEFAULT_LAYERS = ("c16", "p2", "c32", "p2", "r")
@@ -33,14 +33,10 @@ def random_ir(layers=DEFAULT_LAYERS, in_shape=(1, 28, 28), classes=10, timesteps
     wf = weight_bits if weight_frac_bits is None else weight_frac_bits
     toks = _tokens(layers)
     leaks = iter(per_spiking_layer(leak_shift, toks))
-    s, first, counts, out_layers, weights = tuple(in_shape), True, {}, [], {}
+    s, first, out_layers, weights = tuple(in_shape), True, [], {}
     in_frac = 8
-    for i, tok in enumerate(toks):
-        kind = {"c": "conv", "p": "pool", "f": "dense", "r": "readout"}.get(tok[:1])
-        if kind is None:
-            raise ValueError(f"unknown layer token {tok!r} (use cN, pN, fN, r)")
-        counts[kind] = counts.get(kind, 0) + 1
-        name = "readout" if kind == "readout" else f"{kind}{counts[kind]}"
+    kinds = [kind_of(tok) for tok in toks]
+    for i, (tok, kind, name) in enumerate(zip(toks, kinds, layer_names(kinds))):
         if kind == "pool":
             size = int(tok[1:])
             out = (s[0], s[1] // size, s[2] // size)

@@ -13,6 +13,7 @@ import torch
 
 from core import ir as IR
 from core.errors import FlowError, cli, run_cli
+from core.layer_tokens import layer_names
 from quant import quantizers as Q
 from quant.checkpoint import load as load_checkpoint
 from quant.lif import threshold_code
@@ -31,13 +32,12 @@ def to_ir(model: QuantSNN) -> tuple[dict, dict]:
                           "--quant 8bit, 4bit or 2bit to export it")
     if cfg.encoding != "direct":
         raise ExportError("only direct-input models map to hardware; this one is rate-coded")
-    layers, weights, counts = [], {}, {}
+    layers, weights = [], {}
     in_frac = Q.INPUT_FRAC_BITS
     first = True
+    names = layer_names(b.kind for b in model.blocks)
     with torch.no_grad():
-        for b, (ins, outs) in zip(model.blocks, model.shapes):
-            counts[b.kind] = counts.get(b.kind, 0) + 1
-            name = "readout" if b.kind == "readout" else f"{b.kind}{counts[b.kind]}"
+        for b, (ins, outs), name in zip(model.blocks, model.shapes, names):
             L = {"name": name, "kind": b.kind, "in_shape": list(ins), "out_shape": list(outs)}
             if b.kind == "pool":
                 L.update(mode="max", size=b.size)

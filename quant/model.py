@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.layer_tokens import per_spiking_layer
+from core.layer_tokens import kind_of, per_spiking_layer
 from quant import quantizers as Q
 from quant.lif import LIF
 
@@ -234,24 +234,22 @@ class QuantSNN(nn.Module):
             return dict(leak_shift=next(leaks), v_th=cfg.v_th, surrogate=cfg.surrogate)
         blocks, shapes, s = [], [], tuple(cfg.in_shape)
         for i, tok in enumerate(cfg.layers):
-            kind, arg = tok[0], tok[1:]
-            if kind == "c":
+            kind, arg = kind_of(tok), tok[1:]
+            if kind == "conv":
                 if len(s) != 3:
                     raise ValueError(f"layer {i} ({tok}): a conv cannot follow a dense layer")
                 b = SpikingConv(s[0], int(arg), self.bits, lif_kw())
-            elif kind == "p":
+            elif kind == "pool":
                 if not blocks or all(x.kind == "pool" for x in blocks):
                     raise ValueError(f"layer {i} ({tok}): pooling works on spikes, so it must "
                                      "follow a spiking layer (the input is 8-bit codes)")
                 b = SpikePool(int(arg))
-            elif kind == "f":
+            elif kind == "dense":
                 b = SpikingDense(_numel(s), int(arg), self.bits, lif_kw())
-            elif kind == "r":
+            else:  # the readout
                 if i != len(cfg.layers) - 1:
                     raise ValueError("the readout 'r' must be the last layer")
                 b = Readout(_numel(s), cfg.n_classes, self.bits)
-            else:
-                raise ValueError(f"unknown layer token {tok!r} (use cN, pN, fN, r)")
             shapes.append((s, b.out_shape(s)))
             s = b.out_shape(s)
             blocks.append(b)

@@ -153,3 +153,19 @@ def test_network_view_is_typed_and_read_only(small_ir):
     m["timesteps"] = 99                                # a copy: the view is unchanged
     assert net.timesteps == small_ir[0]["timesteps"] and net.model["timesteps"] != 99
     assert net.sha256 == Network(*small_ir).sha256
+
+
+def test_export_energy_and_random_irs_name_layers_alike():
+    """One naming rule (core.layer_tokens): the QAT export, the energy report and the torch-free
+    random IRs give the same layer the same name, and a bad token is refused by name."""
+    from core.random_ir import random_ir as torch_free_ir
+    from tests.conftest import random_model
+    from train.energy import layer_names
+    tokens = ["c8", "p2", "c16", "p2", "f32", "r"]
+    exported = [L["name"] for L in random_ir(layers=tokens)[0]["layers"]]
+    assert exported == ["conv1", "pool1", "conv2", "pool2", "dense1", "readout"]
+    assert [L["name"] for L in torch_free_ir(tokens)[0]["layers"]] == exported
+    assert [n for n, *_ in layer_names(random_model(layers=tokens))] == exported
+    for bad in (lambda: random_model(layers=["c8", "x2", "r"]), lambda: torch_free_ir("c8 x2 r")):
+        with pytest.raises(ValueError, match="unknown layer token 'x2'"):
+            bad()

@@ -28,19 +28,18 @@ import numbers
 import torch
 import torch.nn.functional as F
 
+from core.layer_tokens import layer_names as ir_layer_names
+
 E_MAC_PJ = 4.6
 E_AC_PJ = 0.9
 
 
 def layer_names(model) -> list[tuple[str, object, tuple, tuple]]:
     """(name, block, in_shape, out_shape) for every block, named as quant/export.py does
-    (f"{kind}{count}" per kind: conv1, pool1, conv2, dense1, ...; the last is "readout")."""
-    counts, out = {}, []
-    for b, (ins, outs) in zip(model.blocks, model.shapes):
-        counts[b.kind] = counts.get(b.kind, 0) + 1
-        name = "readout" if b.kind == "readout" else f"{b.kind}{counts[b.kind]}"
-        out.append((name, b, tuple(ins), tuple(outs)))
-    return out
+    (core.layer_tokens.layer_names: conv1, pool1, conv2, dense1, ..., readout)."""
+    names = ir_layer_names(b.kind for b in model.blocks)
+    return [(name, b, tuple(ins), tuple(outs))
+            for name, b, (ins, outs) in zip(names, model.blocks, model.shapes)]
 
 
 def dense_ops(block, in_shape, out_shape) -> int:
