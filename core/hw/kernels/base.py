@@ -76,6 +76,14 @@ def hw_threshold(layer) -> tuple[int, int]:
 REGISTRY: dict[str, Kernel] = {}
 
 
+def pad_outputs(w, groups: int, lanes: int):
+    """Zero rows for the padded output channels (groups x lanes >= outputs): they never spike
+    and never reach the output."""
+    import numpy as np
+    pad = groups * lanes - w.shape[0]
+    return np.concatenate([w, np.zeros((pad, *w.shape[1:]), w.dtype)]) if pad else w
+
+
 def register(cls):
     REGISTRY[cls.name] = cls()
     return cls

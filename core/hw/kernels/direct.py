@@ -9,18 +9,12 @@ only multipliers: `lanes` of them (8-bit code x weight), each reused for every t
 from __future__ import annotations
 
 from core.hw.design import Memory, Process, WeightArray
-from core.hw.kernels.base import Kernel, register
+from core.hw.kernels.base import Kernel, pad_outputs, register
 from core.hw.sim import Read, Wait, Write
 
 # cycles between the read phase and the compute phase, and after the compute phase
 PHASE = 1
 DRAIN = 2    # cycles from the last issue to the frame's release
-
-
-def _pad_outputs(w, groups, lanes):
-    import numpy as np
-    pad = groups * lanes - w.shape[0]
-    return np.concatenate([w, np.zeros((pad, *w.shape[1:]), w.dtype)]) if pad else w
 
 
 class _Direct(Kernel):
@@ -54,7 +48,7 @@ class ConvDirectCurrent(_Direct):
         K, pad = layer.kernel, layer.padding
         oh, ow = layer.out_shape[1:]
         groups = -(-layer.outputs // lanes)
-        arr = _pad_outputs(layer.weights.astype("int64"), groups, lanes)
+        arr = pad_outputs(layer.weights.astype("int64"), groups, lanes)
         arr = arr.reshape(groups, lanes, c * K * K).transpose(0, 2, 1)
         wa = WeightArray(f"w_{layer.name}", arr, ("group", "tap", "lane"), 1, layer.weight_bits)
         return Process(
@@ -90,7 +84,7 @@ class DenseDirectCurrent(_Direct):
         c, h, w = layer.in_shape
         n_in = c * h * w
         groups = -(-layer.outputs // lanes)
-        arr = _pad_outputs(layer.weights.astype("int64"), groups, lanes)
+        arr = pad_outputs(layer.weights.astype("int64"), groups, lanes)
         arr = arr.reshape(groups, lanes, n_in).transpose(0, 2, 1)
         wa = WeightArray(f"w_{layer.name}", arr, ("group", "input", "lane"), 1, layer.weight_bits)
         return Process(

@@ -21,14 +21,8 @@ import math
 import numpy as np
 
 from core.hw.design import Memory, Process, WeightArray
-from core.hw.kernels.base import EOT, SETTLE, Kernel, hw_threshold, register
+from core.hw.kernels.base import EOT, SETTLE, Kernel, hw_threshold, pad_outputs, register
 from core.hw.sim import Read, Wait, Write
-
-
-def pad_outputs(w: np.ndarray, groups: int, lanes: int) -> np.ndarray:
-    """Zero rows for the padded output channels: they never spike and never reach the output."""
-    pad = groups * lanes - w.shape[0]
-    return np.concatenate([w, np.zeros((pad, *w.shape[1:]), w.dtype)]) if pad else w
 
 
 def dense_weights(layer, src_map, groups: int, lanes: int) -> WeightArray:
