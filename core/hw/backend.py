@@ -86,7 +86,7 @@ def generate_main(argv, prog: str, doc: str, default_out: Path, write, summary) 
     ap.add_argument("--out", default=str(default_out),
                     help=f"project folder to write (default {default_out})")
     ap.add_argument("--config", help="settings JSON (lanes per layer, fifo_depth, clock_mhz, "
-                                     "spike_rate, ...; the schema of hls_config.json, "
+                                     "spike_rate, ...; one schema for both backends, "
                                      "docs/ARCHITECTURE.md)")
     a = ap.parse_args(argv)
     out = generate(write, load_network(a.src), a.out, a.config)

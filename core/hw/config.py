@@ -4,7 +4,7 @@ Defaults target a small FPGA (about 10k LUTs for the default network, see docs/A
 a user file given with --config overrides any subset. Each backend writes the complete effective
 settings into its project (hls_config.json, rtl_config.json; the same schema), so a project
 records how it was built and that file can be fed back with --config to either backend.
-Errors name the setting as `hls_config.<key>` (the historical file name of these knobs).
+Errors name the setting as `settings.<key>` (e.g. `settings.layers.conv2.lanes`), whichever file.
 """
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _check(key, value):
     typ, ok, what = _CHECKS[key]
     if isinstance(value, bool) or not isinstance(value, (int, float) if typ is float else typ) \
             or not ok(value):
-        raise GeneratorError(f"hls_config.{key}: expected {what}, got {value!r}")
+        raise GeneratorError(f"settings.{key}: expected {what}, got {value!r}")
     return value
 
 
@@ -74,21 +74,21 @@ def load(path=None, overrides: dict | None = None) -> dict:
         sources.append(overrides)
     for src in sources:
         if not isinstance(src, dict):
-            raise GeneratorError("hls_config: the top level must be an object")
+            raise GeneratorError("settings: the top level must be an object")
         for key, value in src.items():
             if key == "layers":
                 if not isinstance(value, dict):
-                    raise GeneratorError("hls_config.layers: expected an object of layer names")
+                    raise GeneratorError("settings.layers: expected an object of layer names")
                 for name, knobs in value.items():
                     if not isinstance(knobs, dict):
-                        raise GeneratorError(f"hls_config.layers.{name}: expected an object")
+                        raise GeneratorError(f"settings.layers.{name}: expected an object")
                     cfg["layers"].setdefault(name, {}).update(knobs)
             elif key in _CHECKS:
                 cfg[key] = _check(key, value)
             elif key.startswith("_"):  # comments
                 continue
             else:
-                raise GeneratorError(f"hls_config.{key}: unknown setting "
+                raise GeneratorError(f"settings.{key}: unknown setting "
                                      f"(known: {', '.join(sorted(DEFAULTS))})")
     return cfg
 
@@ -99,11 +99,11 @@ def layer_lanes(cfg: dict, layer) -> int:
     knobs = cfg["layers"].get(name, {})
     unknown = set(knobs) - {"lanes"}
     if unknown:
-        raise GeneratorError(f"hls_config.layers.{name}.{sorted(unknown)[0]}: unknown knob "
+        raise GeneratorError(f"settings.layers.{name}.{sorted(unknown)[0]}: unknown knob "
                              "(known: lanes)")
     lanes = knobs.get("lanes", min(outputs, DEFAULT_LANES[layer.kind]))
     if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= outputs:
-        raise GeneratorError(f"hls_config.layers.{name}.lanes: expected an integer in "
+        raise GeneratorError(f"settings.layers.{name}.lanes: expected an integer in "
                              f"1..{outputs} (the layer's outputs), got {lanes!r}")
     return lanes
 
@@ -113,14 +113,14 @@ def check_layer_names(cfg: dict, net) -> None:
     kinds = {L.name: L.kind for L in net.layers}
     for name in cfg["layers"]:
         if name not in kinds:
-            raise GeneratorError(f"hls_config.layers.{name}: no layer of that name in the IR "
+            raise GeneratorError(f"settings.layers.{name}: no layer of that name in the IR "
                                  f"(layers: {', '.join(map(str, kinds))})")
         if kinds[name] == "pool":
-            raise GeneratorError(f"hls_config.layers.{name}: a pool layer has no knobs")
+            raise GeneratorError(f"settings.layers.{name}: a pool layer has no knobs")
 
 
 def effective(cfg: dict, lanes: dict) -> dict:
-    """The settings as built: every weight layer's lanes filled in (written as hls_config.json)."""
+    """The settings as built: every weight layer's lanes filled in (written into each project)."""
     out = copy.deepcopy(cfg)
     out["layers"] = {name: {"lanes": n} for name, n in lanes.items()}
     return out

@@ -161,7 +161,7 @@ def _check_memory(design: Design, settings) -> None:
             raise GeneratorError(
                 f"layer {name!r} field 'memory': needs {bits / 1000:.1f} kbit on chip ({detail}), "
                 f"over the budget of {settings['layer_memory_kbits']:g} kbit "
-                "(hls_config.layer_memory_kbits)")
+                "(settings.layer_memory_kbits)")
 
 
 def design_of(net, config=None, overrides: dict | None = None, weights=None) -> Design:
