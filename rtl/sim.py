@@ -33,8 +33,9 @@ import numpy as np
 
 from core.errors import RunError, ToolError
 from rtl.verilator import (DEFAULT_BUILD_ROOT, SPEED_ARGS, TIMING_ARGS, RTLSimError,
-                           _failures, _file_lock, _ports_vlt, _raise_stopped, _tail, _versions,
-                           check_verilator, find_verilator, make_runner, parse_results_xml)
+                           check_verilator, failures_of, file_lock, find_verilator, log_tail,
+                           make_runner, parse_results_xml, ports_vlt, raise_if_stopped,
+                           tool_versions)
 
 RTL_DIR = Path(__file__).resolve().parent
 REPO = RTL_DIR.parent
@@ -230,7 +231,7 @@ class _BuildSpec:
     def digest(self) -> str:
         h = hashlib.sha256()
         h.update(json.dumps([self.flavour, self.top, sorted(self.parameters.items()), self.args,
-                             self.vlt, _versions()]).encode())
+                             self.vlt, tool_versions()]).encode())
         for s in self.sources:
             h.update(s.name.encode() + b"\0" + hashlib.sha256(s.read_bytes()).digest())
         return h.hexdigest()
@@ -293,10 +294,10 @@ class RTLProject:
             return _BuildSpec(flavour, "tb_stream", [*self.sources, self.dut_top, HARNESS],
                               {"IN_W": self.in_w, "OUT_W": self.out_w,
                                "MAX_IN": MAX_IN, "MAX_OUT": MAX_OUT},
-                              SPEED_ARGS + TIMING_ARGS, _ports_vlt("tb_stream", STREAM_PORTS))
+                              SPEED_ARGS + TIMING_ARGS, ports_vlt("tb_stream", STREAM_PORTS))
         if flavour == "axis":
             return _BuildSpec(flavour, self.top, list(self.sources), {},
-                              SPEED_ARGS + ["--no-timing"], _ports_vlt(self.top, AXIS_PORTS))
+                              SPEED_ARGS + ["--no-timing"], ports_vlt(self.top, AXIS_PORTS))
         raise ValueError(f"unknown flavour {flavour!r}; one of {FLAVOURS}")
 
     def build_dir(self, flavour: str = "stream") -> Path:
@@ -314,7 +315,7 @@ class RTLProject:
         if (bdir / MARKER).is_file():
             self.last_build_seconds = 0.0
             return bdir
-        with _file_lock(self.build_root / f".{bdir.name}.lock"):
+        with file_lock(self.build_root / f".{bdir.name}.lock"):
             if (bdir / MARKER).is_file():
                 self.last_build_seconds = 0.0
                 return bdir
@@ -331,7 +332,7 @@ class RTLProject:
                                     build_dir=bdir, timescale=("1ns", "1ps"), log_file=log)
             except (RuntimeError, SystemExit) as e:
                 raise ToolError(f"Verilator build of {spec.top} ({flavour}) from {self.path} "
-                                f"failed ({e}); log {log}:\n{_tail(log)}") from None
+                                f"failed ({e}); log {log}:\n{log_tail(log)}") from None
             self.last_build_seconds = time.perf_counter() - t0
             (bdir / MARKER).write_text(json.dumps({
                 "flavour": flavour, "top": spec.top, "parameters": spec.parameters,
@@ -356,12 +357,12 @@ class RTLProject:
                                          testcase=testcase, extra_env=env, log_file=log)
         except (RuntimeError, SystemExit) as e:
             if not xml.is_file():
-                _raise_stopped(log)
+                raise_if_stopped(log)
                 raise ToolError(f"simulation of {top} ({module}) failed ({e}) without results; "
-                                f"log {log}:\n{_tail(log)}") from None
+                                f"log {log}:\n{log_tail(log)}") from None
         if not xml.is_file():
             raise ToolError(f"simulation of {top} ({module}) wrote no {xml}; log {log}:\n"
-                            f"{_tail(log)}")
+                            f"{log_tail(log)}")
         return parse_results_xml(xml)
 
     def run_cocotb(self, test_module, testcase=None, extra_env=None,
@@ -385,10 +386,10 @@ class RTLProject:
             if not names:
                 raise RTLSimError(f"cocotb ran no test from {module}"
                                   f"{f' matching {testcase}' if testcase else ''}; log {log}:\n"
-                                  f"{_tail(log)}")
+                                  f"{log_tail(log)}")
             if failed:
                 raise RTLSimError(f"{len(failed)} of {len(names)} cocotb tests failed: "
-                                  f"{', '.join(failed)}; log {log}:\n{_failures(log)}")
+                                  f"{', '.join(failed)}; log {log}:\n{failures_of(log)}")
         return names
 
     # ---- bulk streaming --------------------------------------------------------------------
@@ -422,9 +423,9 @@ class RTLProject:
             except (OSError, json.JSONDecodeError, KeyError):
                 recs = []
             if failed and not recs:
-                _raise_stopped(log)
+                raise_if_stopped(log)
                 raise ToolError(f"tb_stream simulation failed before finishing a run; log {log}:\n"
-                                f"{_tail(log)}")
+                                f"{log_tail(log)}")
             out = []
             for i, rec in enumerate(recs):
                 m = manifest["runs"][i]
@@ -440,7 +441,7 @@ class RTLProject:
     def _check_runs(recs: list[dict], runs: list[_Run], log: Path) -> None:
         if len(recs) < len(runs) and (not recs or not recs[-1]["timed_out"]):
             raise ToolError(f"tb_stream finished {len(recs)} of {len(runs)} runs; log {log}:\n"
-                            f"{_tail(log)}")
+                            f"{log_tail(log)}")
         for i, (rec, run) in enumerate(zip(recs, runs)):
             where = f"run {i + 1}/{len(runs)}: " if len(runs) > 1 else ""
             if rec["timed_out"]:

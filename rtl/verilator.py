@@ -115,7 +115,7 @@ def make_runner(pythonpath=()):
     return _runner_class()(jobs, pythonpath)
 
 
-def _tail(path: Path, n: int = 40) -> str:
+def log_tail(path: Path, n: int = 40) -> str:
     try:
         lines = Path(path).read_text(errors="replace").splitlines()
     except OSError:
@@ -123,7 +123,7 @@ def _tail(path: Path, n: int = 40) -> str:
     return "\n".join(lines[-n:])
 
 
-def _failures(path: Path, limit: int = 60) -> str:
+def failures_of(path: Path, limit: int = 60) -> str:
     """The failure records of a cocotb log (`... failed` plus its traceback), else its tail."""
     try:
         lines = Path(path).read_text(errors="replace").splitlines()
@@ -135,10 +135,10 @@ def _failures(path: Path, limit: int = 60) -> str:
             keep = " failed" in line or " ERROR " in line
         if keep:
             out.append(line.rstrip())
-    return "\n".join(out[:limit]) if out else _tail(path)
+    return "\n".join(out[:limit]) if out else log_tail(path)
 
 
-def _raise_stopped(log: Path) -> None:
+def raise_if_stopped(log: Path) -> None:
     """RTLSimError when the design itself stopped the simulation ($fatal, $stop, $error)."""
     try:
         lines = log.read_text(errors="replace").splitlines()
@@ -151,7 +151,7 @@ def _raise_stopped(log: Path) -> None:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path):
+def file_lock(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
@@ -161,13 +161,13 @@ def _file_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def _ports_vlt(module: str, patterns) -> str:
+def ports_vlt(module: str, patterns) -> str:
     lines = ["`verilator_config", "// only these ports are visible to cocotb (VPI)"]
     lines += [f'public_flat_rw -module "{module}" -var "{p}"' for p in patterns]
     return "\n".join(lines) + "\n"
 
 
-def _versions() -> str:
+def tool_versions() -> str:
     from importlib import metadata
     out = []
     for dist in ("verilator", "cocotb"):

@@ -25,7 +25,7 @@ from pathlib import Path
 from core.errors import ToolError
 from rtl.board import project as board_project
 from rtl.board.transport import BoardError, SerialTransport
-from rtl.verilator import (DEFAULT_BUILD_ROOT, SPEED_ARGS, _file_lock, _tail, _versions,
+from rtl.verilator import (DEFAULT_BUILD_ROOT, SPEED_ARGS, file_lock, log_tail, tool_versions,
                            check_verilator, find_verilator)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,7 +68,7 @@ def build(prj, root=None) -> Path:
     if missing:
         raise ToolError(f"{prj}: missing sources {', '.join(missing)}")
     args = _args(meta)
-    h = hashlib.sha256(json.dumps([args, _versions()]).encode())
+    h = hashlib.sha256(json.dumps([args, tool_versions()]).encode())
     for s in srcs:
         h.update(s.name.encode() + b"\0" + hashlib.sha256(s.read_bytes()).digest())
     root = Path(root).resolve() if root else build_root()
@@ -76,7 +76,7 @@ def build(prj, root=None) -> Path:
     exe = bdir / "obj" / EXE
     if (bdir / MARKER).is_file() and exe.is_file():
         return exe
-    with _file_lock(root / f".{bdir.name}.lock"):
+    with file_lock(root / f".{bdir.name}.lock"):
         if (bdir / MARKER).is_file() and exe.is_file():
             return exe
         verilator = find_verilator()
@@ -92,7 +92,7 @@ def build(prj, root=None) -> Path:
             p = subprocess.run(cmd, cwd=bdir, stdout=f, stderr=subprocess.STDOUT, env=_env())
         if p.returncode != 0 or not exe.is_file():
             raise ToolError(f"Verilator build of the simulated board from {prj} failed (exit "
-                            f"{p.returncode}); log {log}:\n{_tail(log)}")
+                            f"{p.returncode}); log {log}:\n{log_tail(log)}")
         (bdir / MARKER).write_text(json.dumps({
             "project": str(prj), "sources": [str(s) for s in srcs], "args": args,
             "seconds": round(time.perf_counter() - t0, 2)}, indent=1))
@@ -136,7 +136,7 @@ class SimBoard:
         if not text.startswith("pty "):
             self.close()
             raise ToolError(f"the simulated board did not start ({text or 'no output'}); log "
-                            f"{self.log_path}:\n{_tail(self.log_path)}")
+                            f"{self.log_path}:\n{log_tail(self.log_path)}")
         return text[4:]
 
     def close(self) -> dict | None:
