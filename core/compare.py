@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import golden
+from core.hw.kernels import kernel
 
 CHUNK = 200  # images per golden call: its recorded spikes are (T, N, C, H, W) uint8
 
@@ -102,7 +103,8 @@ class Golden:
 def tokens_from_maps(design, maps: dict, timesteps: int) -> list:
     """[image][stream][t] tokens of spike maps {stream: (T, N, C, H, W)} of the LIF layers
     (pooled streams are derived from their input stream's tokens, as the hardware does)."""
-    pools = {p.out_stream.name: p for p in design.processes if p.kernel == "pool_or"}
+    pools = {p.out_stream.name: p for p in design.processes
+             if p.in_stream is not None and kernel(p.kernel).input_pool(p) > 1}
     masks = {s.name: _masks(maps[s.name], s.spikes.slice) for s in design.spike_streams
              if s.name not in pools}
     n = next(iter(masks.values())).shape[1] if masks else 0

@@ -56,8 +56,8 @@ def traces_from_rate(design: Design, rate: float, images: int = 1, seed: int = 0
     that its pooled map fires `rate` (independent neurons)."""
     rng = np.random.default_rng(seed)
     T = design.timesteps
-    pooled = {p.in_stream.name: p.params["size"] for p in design.processes
-              if p.kernel == "pool_or"}
+    pooled = {p.in_stream.name: kernel(p.kernel).input_pool(p) for p in design.processes
+              if p.in_stream is not None and kernel(p.kernel).input_pool(p) > 1}
     maps = {}
     for s in design.spike_streams:
         m = s.spikes
@@ -136,48 +136,9 @@ def model(design: Design, traces: list, streaming: bool = True) -> dict:
 
 
 def work_bound(design: Design, traces: list) -> dict:
-    """Per process: its essential work per image divided by its parallel units, without any
+    """Per process: its kernel's essential work per image over its parallel units, without any
     overhead or stall (what the chosen parallelism allows at best), from the traces' spikes."""
-    T = design.timesteps
-    out = {}
-    for p in design.processes:
-        L = p.layer
-        if p.kernel in ("conv_direct_current", "dense_direct_current"):
-            macs = kernel(p.kernel).macs(p, L)
-            out[p.name] = max(design.n_inputs, macs / p.params["lanes"])
-        elif p.kernel == "lif_direct":
-            out[p.name] = T * p.params["out_h"] * p.params["out_w"] * L.outputs / p.params["lanes"]
-        elif p.in_stream is not None and p.in_stream.kind == "spikes":
-            s = p.in_stream.name
-            spikes = np.mean([sum(sum(t) for t in tr.tokens[s]) for tr in traces])
-            toks = np.mean([sum(len(t) for t in tr.tokens[s]) for tr in traces])
-            if p.kernel == "pool_or":
-                out[p.name] = toks
-            else:
-                work = spikes * L.outputs / p.params["lanes"]
-                if p.kernel == "conv_event":
-                    work += T * p.params["out_h"] * p.params["out_w"] * L.outputs / p.params["lanes"]
-                elif p.kernel == "dense_event":
-                    work += T * L.outputs / p.params["lanes"]
-                out[p.name] = work
-        else:
-            out[p.name] = 0.0
-    return out
-
-
-def units(p) -> str:
-    """The parallel units of a process, in words."""
-    lanes = p.params.get("lanes", 1)
-    if p.kernel in ("conv_direct_current", "dense_direct_current"):
-        return f"{lanes} multipliers"
-    if p.kernel == "lif_direct":
-        return f"{lanes} neuron lanes"
-    if p.kernel == "pool_or":
-        return "1 slice per cycle"
-    if p.kernel == "conv_event":
-        k = p.params["kernel"]
-        return f"{k * k * lanes} adders ({k}x{k} taps x {lanes} lanes)"
-    return f"{lanes} adders" if p.kernel != "readout_direct" else f"{lanes} lanes"
+    return {p.name: kernel(p.kernel).work_bound(p, design, traces) for p in design.processes}
 
 
 def report(design: Design, traces: list, assumptions: dict) -> dict:
@@ -207,7 +168,8 @@ def report(design: Design, traces: list, assumptions: dict) -> dict:
         "layers": [dict(stage=p.name, layer=p.layer.name, kernel=p.kernel,
                         busy_cycles_per_image=m["busy"][p.name],
                         stall_cycles_per_image=m["stall"][p.name],
-                        bound_cycles_per_image=round(bound[p.name], 1), units=units(p))
+                        bound_cycles_per_image=round(bound[p.name], 1),
+                        units=kernel(p.kernel).units(p))
                    for p in design.processes],
     }
 

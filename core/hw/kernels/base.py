@@ -12,6 +12,8 @@ a phase (scatter, fire pass, result) ends with its pipeline drained.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from core.hw.design import Process
 from core.hw.sim import Read, Wait, Write
 
@@ -35,6 +37,21 @@ class Kernel:
         trace of that image: image.emits[stream][t] = the loop iterations of timestep t that
         produce a token on the stream, image.tokens[stream][t] = the tokens' popcounts."""
         raise NotImplementedError
+
+    # what the cycle model's report asks of every kernel (core.hw.cycles.report)
+    def work_bound(self, p: Process, design, traces) -> float:
+        """Cycles of essential work per image over the process's parallel units, no overhead
+        or stall: what its parallelism allows at best on these traces (ImageTrace list)."""
+        return 0.0
+
+    def units(self, p: Process) -> str:
+        """Its parallel units, in words (latency.json)."""
+        return f"{p.params.get('lanes', 1)} adders"
+
+    def input_pool(self, p: Process) -> int:
+        """The OR-pooling window side the process applies to its input stream (1: none);
+        random traces fire a pooled map less so that its pooled output has the asked rate."""
+        return 1
 
     # helpers for the behaviours
     @staticmethod
@@ -63,6 +80,14 @@ class Kernel:
             yield Wait(n - it)
 
 
+def mean_spikes(p: Process, traces) -> tuple[float, float]:
+    """(spikes, tokens) per image on the process's input stream, averaged over the traces."""
+    s = p.in_stream.name
+    spikes = float(np.mean([sum(sum(t) for t in tr.tokens[s]) for tr in traces]))
+    toks = float(np.mean([sum(len(t) for t in tr.tokens[s]) for tr in traces]))
+    return spikes, toks
+
+
 def hw_threshold(layer) -> tuple[int, int]:
     """(threshold, bits of a register that holds it and the membrane) for the hardware.
 
@@ -79,7 +104,6 @@ REGISTRY: dict[str, Kernel] = {}
 def pad_outputs(w, groups: int, lanes: int):
     """Zero rows for the padded output channels (groups x lanes >= outputs): they never spike
     and never reach the output."""
-    import numpy as np
     pad = groups * lanes - w.shape[0]
     return np.concatenate([w, np.zeros((pad, *w.shape[1:]), w.dtype)]) if pad else w
 

@@ -22,6 +22,12 @@ class _Direct(Kernel):
     pipe = 5     # read, RAM/ROM word, registered again, multiplier input registers, product
                  # register, accumulate
 
+    def work_bound(self, p: Process, design, traces) -> float:
+        return max(design.n_inputs, self.macs(p, p.layer) / p.params["lanes"])
+
+    def units(self, p: Process) -> str:
+        return f"{p.params['lanes']} multipliers"
+
     def behaviour(self, p: Process, io, image):
         n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
         for _ in range(n_in):                       # one beat per cycle while s_axis has data

@@ -21,7 +21,8 @@ import math
 import numpy as np
 
 from core.hw.design import Memory, Process, WeightArray
-from core.hw.kernels.base import EOT, SETTLE, Kernel, hw_threshold, pad_outputs, register
+from core.hw.kernels.base import (EOT, SETTLE, Kernel, hw_threshold, mean_spikes, pad_outputs,
+                                   register)
 from core.hw.sim import Read, Wait, Write
 
 
@@ -44,6 +45,13 @@ class _Event(Kernel):
     drain = 0    # cycles after the end-of-timestep token before the next scatter
     def fire_iterations(self, p) -> int:
         raise NotImplementedError
+
+    def work_bound(self, p: Process, design, traces) -> float:
+        """Each spike adds to every output neuron; each timestep's fire pass visits them all
+        (at every output position: fire_iterations / groups of them)."""
+        positions = self.fire_iterations(p) // p.params["groups"]
+        return (mean_spikes(p, traces)[0] * p.layer.outputs / p.params["lanes"]
+                + design.timesteps * positions * p.layer.outputs / p.params["lanes"])
 
     def behaviour(self, p: Process, io, image):
         groups = p.params["groups"]
@@ -102,6 +110,10 @@ class ConvEvent(_Event):
 
     def fire_iterations(self, p) -> int:
         return p.params["out_h"] * p.params["out_w"] * p.params["groups"]
+
+    def units(self, p: Process) -> str:
+        k, lanes = p.params["kernel"], p.params["lanes"]
+        return f"{k * k * lanes} adders ({k}x{k} taps x {lanes} lanes)"
 
 
 @register

@@ -17,6 +17,13 @@ class LifDirect(Kernel):
     summary = "LIF over T timesteps on the stored first-layer current"
     pipe = 4     # read, RAM output register, leak + current, fire and store
 
+    def work_bound(self, p: Process, design, traces) -> float:
+        return (design.timesteps * p.params["out_h"] * p.params["out_w"] * p.layer.outputs
+                / p.params["lanes"])
+
+    def units(self, p: Process) -> str:
+        return f"{p.params['lanes']} neuron lanes"
+
     def eot_cycles(self, p) -> int:
         """End-of-timestep cycles: a neuron is read again one pass later, never before its
         write has landed (a pass shorter than the pipeline waits)."""

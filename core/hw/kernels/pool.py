@@ -10,7 +10,7 @@ constant tables (y -> y / size), not from dividers.
 from __future__ import annotations
 
 from core.hw.design import Memory, Process, index_bits
-from core.hw.kernels.base import EOT, Kernel, register
+from core.hw.kernels.base import EOT, Kernel, mean_spikes, register
 from core.hw.sim import Read, Wait, Write
 
 
@@ -19,6 +19,15 @@ class PoolOr(Kernel):
     name = "pool_or"
     summary = "OR pooling of spike slices"
     pipe = 3     # read, RAM output register, merge and token
+
+    def work_bound(self, p: Process, design, traces) -> float:
+        return mean_spikes(p, traces)[1]         # one slice token per cycle
+
+    def units(self, p: Process) -> str:
+        return "1 slice per cycle"
+
+    def input_pool(self, p: Process) -> int:
+        return p.params["size"]
 
     def make(self, layer, src_map, out_map, timesteps: int, in_stream, out_stream) -> Process:
         s = layer.size

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from core.hw.design import Memory, Process
-from core.hw.kernels.base import EOT, SETTLE, Kernel, register
+from core.hw.kernels.base import EOT, SETTLE, Kernel, mean_spikes, register
 from core.hw.kernels.event import dense_weights
 from core.hw.sim import Read, Wait, Write
 
@@ -34,6 +34,9 @@ class _Result(Kernel):
 class ReadoutEvent(_Result):
     name = "readout_event"
     summary = "spike-driven readout: T scatters into the accumulators, then the result"
+
+    def work_bound(self, p: Process, design, traces) -> float:
+        return mean_spikes(p, traces)[0] * p.layer.outputs / p.params["lanes"]
 
     def make(self, layer, lanes: int, src_map, timesteps: int, in_stream,
              flag_stream) -> Process:
@@ -67,6 +70,9 @@ class ReadoutEvent(_Result):
 class ReadoutDirect(_Result):
     name = "readout_direct"
     summary = "readout on the input codes: accumulators = T x current"
+
+    def units(self, p: Process) -> str:
+        return f"{p.params['lanes']} lanes"
 
     def make(self, layer, lanes: int, timesteps: int, in_stream, flag_stream) -> Process:
         groups = math.ceil(layer.outputs / lanes)
