@@ -161,19 +161,32 @@ class HLSProject:
                              f"got {codes.dtype} {codes.shape}")
         return self.run_frames(list(codes.reshape(len(codes), -1)), trace)
 
-    def run_frames(self, frames, trace: bool = True) -> CSimResult:
+    def run_frames(self, frames, trace: bool = True, aborts=None, resets=()) -> CSimResult:
         """Run the test bench on frames of any length (1-D uint8 arrays; TLAST on each frame's
-        last code): a frame of the wrong length is malformed (core.frames)."""
+        last code): a frame of the wrong length is malformed (core.frames).
+
+        C simulation of ap_rst_n (tb_hire_snn.cpp): aborts {frame index: K} cuts those frames off
+        at the start of timestep K (1..T) in every process, without a result (the result arrays
+        hold the other frames, in order); resets: frame indices before which ap_rst_n comes.
+        """
         if not len(frames) or any(len(f) == 0 for f in frames):
             raise ValueError("need at least one frame, and no empty frame")
-        codes = frames
+        aborts = dict(aborts or {})
+        classes, T = self.manifest["classes"], self.manifest["timesteps"]
+        if (not set(aborts) <= set(range(len(frames)))
+                or any(not 1 <= t <= T for t in aborts.values())):
+            raise ValueError(f"aborts: frame index -> timestep 1..{T}, got {aborts}")
         if self.binary is None:
             self.compile()
-        n, classes, T = len(codes), self.manifest["classes"], self.manifest["timesteps"]
+        n = len(frames) - len(aborts)
         k = len(self.manifest["trace_streams"])
+        lines = codes_text(frames).splitlines(keepends=True)
+        text = "".join(("reset\n" if i in resets else "")
+                       + (f"abort {aborts[i]}\n" if i in aborts else "") + line
+                       for i, line in enumerate(lines))
         with tempfile.TemporaryDirectory(prefix="hire_snn_csim_") as tmp:
             tmp = Path(tmp)
-            (tmp / "in.dat").write_text(codes_text(codes))
+            (tmp / "in.dat").write_text(text)
             args = [str(self.binary), str(tmp / "in.dat"), str(tmp / "out.dat"),
                     str(tmp / "trace.dat") if trace else "-", "-"]
             t0 = time.perf_counter()

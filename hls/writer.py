@@ -26,6 +26,11 @@ TEMPLATES = Path(__file__).parent / "templates"
 LIBRARY = TEMPLATES / "firmware" / "snn_utils"
 NUMBERS_PER_LINE = 24
 PROJECT_FORMAT = "hire-snn-hls-project"
+# Writes each read-modify-write memory forwards from registers (snn_common.h): a block RAM read
+# latency of 1 plus a registered write. A word recurs at distance `groups` (or 1) and beyond, so
+# the scatter and pool loops declare the dependence true at the first distance not forwarded.
+FWD_DEPTH = 2
+RMW_DISTANCE = FWD_DEPTH + 1
 CALLS = {  # kernel -> its call's arguments, by role
     "conv_direct_current": ["s_axis", "out", "flag_out", "w"],
     "dense_direct_current": ["s_axis", "out", "flag_out", "w"],
@@ -163,8 +168,10 @@ def render(design: Design) -> dict:
         "build_prj.tcl": env.get_template("build_prj.tcl.j2").render(ctx),
         "project.tcl": env.get_template("project.tcl.j2").render(ctx),
     }
-    for lib in sorted(LIBRARY.glob("*.h")):
-        files[f"firmware/snn_utils/{lib.name}"] = lib.read_text()
+    for lib in sorted(LIBRARY.glob("*.h")):   # integer literals for the pragmas (no expressions)
+        files[f"firmware/snn_utils/{lib.name}"] = env.get_template(
+            f"firmware/snn_utils/{lib.name}").render(fwd_depth=FWD_DEPTH,
+                                                     rmw_distance=RMW_DISTANCE)
     wtmpl = env.get_template("firmware/weights/weights.h.j2")
     for p in design.processes:
         w = p.weights

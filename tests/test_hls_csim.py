@@ -134,6 +134,42 @@ def test_malformed_frames_are_flagged_and_the_next_image_is_right(tmp_path, csim
     np.testing.assert_array_equal(r.pred, pred)
 
 
+@pytest.mark.parametrize("layers,stateful", [("c8 p2 c8 p2 f16 r", True), ("r", False)],
+                         ids=["conv-pool-dense-readout", "readout-only"])
+def test_reset_in_mid_image_then_the_next_image_is_bit_exact(tmp_path, csim_cache, images,
+                                                             layers, stateful):
+    """ap_rst_n in the middle of an image (C-sim: every process stops at the start of timestep
+    K, then the reset): each image after it equals the golden model, to the bit, in class,
+    accumulators and every map's per-timestep slice and spike counts, for an early, a middle and
+    the last cut (K = T: only the accumulators are left). The same frames without the resets
+    give wrong images: the cut-off image leaves membranes, pool stamps and accumulators dirty,
+    and only the sweep after ap_rst_n clears them."""
+    T = 4
+    net = random_network(layers, timesteps=T, v_th=0.3, seed=13)
+    p = HLSProject.from_ir(net, tmp_path / "prj", cache_dir=csim_cache)
+    codes = images[:10]
+    frames = list(codes.reshape(len(codes), -1))
+    aborts = {1: 1, 3: T // 2, 5: T}             # cut off at these timesteps ...
+    resets = {2, 4, 6, 8}                         # ... then ap_rst_n; 8: a reset between images
+    done = [i for i in range(len(frames)) if i not in aborts]
+    design = design_of(net)
+    g = compare.golden_tokens(design, codes[done])
+    slices, spikes = g.counts(design)
+    with pytest.raises(ValueError, match="timestep 1..4"):
+        p.run_frames(frames, aborts={0: 0})
+    r = p.run_frames(frames, aborts=aborts, resets=resets)
+    np.testing.assert_array_equal(r.acc, g.acc)
+    np.testing.assert_array_equal(r.pred, g.pred)
+    np.testing.assert_array_equal(r.spikes, spikes)
+    np.testing.assert_array_equal(r.tokens, slices)
+    # control: without the resets, every image right after a cut-off one is wrong
+    wrong = (p.run_frames(frames, aborts=aborts).acc != g.acc).any(axis=1)
+    if stateful:
+        assert wrong[[done.index(i + 1) for i in aborts]].all(), wrong
+    else:   # readout_direct writes every accumulator before reading it: nothing to clear
+        assert not wrong.any()
+
+
 def test_compiles_with_ap_int_weight_tables_and_cxx11(tmp_path):
     """The synthesis path (ap_int weight tables) and Vivado HLS's C++0x dialect also compile."""
     import subprocess

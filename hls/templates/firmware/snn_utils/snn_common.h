@@ -4,6 +4,10 @@
 // carries the spikes of G channels (channel group g) at one position (y, x) as a G-bit mask.
 // Only non-empty slices are sent (consumers rely on it), so the work of a spike-driven layer
 // follows the spikes; a token with eot set ends the timestep. 1-D maps use y = x = 0.
+//
+// The library is rendered by hls/writer.py (Jinja2) like the other templates: the values in
+// double braces (the forwarding depth and the dependence distance it implies) are its numbers,
+// written as integer literals because HLS pragmas take literals.
 #ifndef SNN_COMMON_H_
 #define SNN_COMMON_H_
 
@@ -51,10 +55,11 @@ struct bits_for<1> {
 // keeps a history of its last FWD_DEPTH writes (address and value) in registers, newest first;
 // a read whose address is in the history takes the newest match instead of the memory word. So
 // every distance up to FWD_DEPTH is served from registers, and the loop declares
-// `DEPENDENCE inter RAW distance = FWD_DEPTH + 1 true`: the tool must then keep the read-to-write
-// latency within FWD_DEPTH + 1 cycles or raise the II, never silently read a stale word.
+// `DEPENDENCE inter RAW distance = {{ rmw_distance }} true` (FWD_DEPTH + 1, a literal from the
+// writer): the tool must then keep the read-to-write latency within FWD_DEPTH + 1 cycles or
+// raise the II, never silently read a stale word.
 // FWD_DEPTH = 2 covers a block RAM read latency of 1 plus a registered write.
-static const int FWD_DEPTH = 2;
+static const int FWD_DEPTH = {{ fwd_depth }};
 
 template <class T, int L, class ADDR_T>
 struct fwd_entry {
@@ -195,6 +200,63 @@ template <class MEM_T>
 inline MEM_T leak(MEM_T u, unsigned k) {
     return u - (u >> k);
 }
+
+// Reset. ap_rst_n resets registers but leaves on-chip memories as they are, possibly in the
+// middle of an image. So each kernel whose memories must start an image at zero (membranes, pool
+// stamps, accumulators) keeps a `clean` flag that only ap_rst_n clears (#pragma HLS RESET; its
+// power-up value is false too) and sweeps those memories, one word per cycle, before its first
+// image after a reset: the RTL's CLEAR state after rst_n. No port is added: the top keeps the
+// RTL's ports, and co-simulation of an ap_ctrl_none top wants stream ports only (UG1399).
+// Memories every image overwrites before reading them (the frame, the first layer's current
+// and membranes at timestep 0) need no sweep.
+template <unsigned WORDS, unsigned L, class T>
+void clear_words(T state[WORDS][L]) {
+#pragma HLS INLINE
+ClearWords:
+    for (ap_uint<bits_for<WORDS>::value> i = 0; i < WORDS; i++) {
+#pragma HLS PIPELINE II = 1
+        for (unsigned l = 0; l < L; l++) {
+#pragma HLS UNROLL
+            state[i][l] = 0;
+        }
+    }
+}
+
+#ifndef __SYNTHESIS__
+// C simulation of ap_rst_n, which the C code cannot see: the test bench calls csim_reset() (every
+// kernel's `clean` flag reads false at its next call, SNN_CSIM_RESET), and can cut an image off
+// part way with csim().abort_at = t: every process returns at the start of its timestep t and
+// no result is written (SNN_CSIM_ABORT_AT, SNN_CSIM_ABORTED), leaving each memory as a reset in
+// the middle of that image would find it.
+static const unsigned NO_ABORT = ~0u;
+struct csim_control {
+    unsigned resets;   // ap_rst_n pulses so far
+    unsigned abort_at; // the timestep at which every process stops, or NO_ABORT
+};
+inline csim_control &csim() {
+    static csim_control c = {0, NO_ABORT};
+    return c;
+}
+inline void csim_reset() { csim().resets++; }
+#define SNN_CSIM_RESET(flag)                                                                       \
+    {                                                                                              \
+        static unsigned seen_resets = 0;                                                           \
+        if (seen_resets != snn::csim().resets) {                                                   \
+            seen_resets = snn::csim().resets;                                                      \
+            flag = false;                                                                          \
+        }                                                                                          \
+    }
+#define SNN_CSIM_ABORT_AT(t, stmt)                                                                 \
+    if (unsigned(t) == snn::csim().abort_at)                                                       \
+    stmt
+#define SNN_CSIM_ABORTED(stmt)                                                                     \
+    if (snn::csim().abort_at != snn::NO_ABORT)                                                     \
+    stmt
+#else
+#define SNN_CSIM_RESET(flag)
+#define SNN_CSIM_ABORT_AT(t, stmt)
+#define SNN_CSIM_ABORTED(stmt)
+#endif
 
 // The class word on m_axis: the class, with bit 31 set when the image's input frame was
 // malformed (TLAST early or late; docs/ARCHITECTURE.md, "Interfaces").

@@ -14,6 +14,8 @@
 // next iteration when groups = 1, and at any larger distance after that; the forwarding history
 // (snn_common.h, FWD_DEPTH) serves every distance up to FWD_DEPTH and the loop declares the
 // dependence true at FWD_DEPTH + 1. In a fire pass every iteration owns its word: no dependence.
+//
+// Membranes are swept to zero before the first image after a reset (snn_common.h, "Reset").
 #ifndef SNN_EVENT_H_
 #define SNN_EVENT_H_
 
@@ -56,13 +58,35 @@ void conv_event(hls::stream<IN_T> &spikes_in, hls::stream<OUT_T> &spikes_out,
     typedef ap_uint<bits_for<BANK_WORDS>::value> addr_t;
     typedef ap_uint<bits_for<K>::value> tap_t;
     const typename CONFIG::threshold_t th = CONFIG::threshold;
+    // k x k banks, each one memory of BANK_WORDS words of `lanes` membranes (as in the RTL)
     static mem_t mem[CONFIG::kernel][CONFIG::kernel][BANK_WORDS][CONFIG::lanes];
 #pragma HLS ARRAY_PARTITION variable = mem complete dim = 1
 #pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = mem complete dim = 4
+#pragma HLS ARRAY_RESHAPE variable = mem complete dim = 4
+    static bool clean = false; // false after ap_rst_n: sweep the membranes first
+#pragma HLS RESET variable = clean
+    SNN_CSIM_RESET(clean);
+    if (!clean) {
+    ClearMembranes:
+        for (addr_t a = 0; a < BANK_WORDS; a++) {
+#pragma HLS PIPELINE II = 1
+            for (int by = 0; by < K; by++) {
+#pragma HLS UNROLL
+                for (int bx = 0; bx < K; bx++) {
+#pragma HLS UNROLL
+                    for (unsigned l = 0; l < L; l++) {
+#pragma HLS UNROLL
+                        mem[by][bx][a][l] = 0;
+                    }
+                }
+            }
+        }
+        clean = true;
+    }
 
 Timesteps:
     for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        SNN_CSIM_ABORT_AT(t, return);
         fwd_entry<mem_t, CONFIG::lanes, addr_t> hist[CONFIG::kernel][CONFIG::kernel][FWD_DEPTH];
 #pragma HLS ARRAY_PARTITION variable = hist complete dim = 0
     ClearHistory:
@@ -83,7 +107,7 @@ Timesteps:
         while (!tok.eot) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 0 max = CONFIG::scatter_max avg = CONFIG::scatter_avg
-#pragma HLS DEPENDENCE variable = mem inter RAW distance = snn::FWD_DEPTH + 1 true
+#pragma HLS DEPENDENCE variable = mem inter RAW distance = {{ rmw_distance }} true
             // the input spike at iy reaches outputs oy = iy + pad - ky, ky in 0..K-1
             const int qy = CONFIG::qy_of(tok.y), ry = CONFIG::ry_of(tok.y);
             const int qx = CONFIG::qx_of(tok.x), rx = CONFIG::rx_of(tok.x);
@@ -218,7 +242,7 @@ Scatter:
     while (!tok.eot) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 0 max = CONFIG::scatter_max avg = CONFIG::scatter_avg
-#pragma HLS DEPENDENCE variable = state inter RAW distance = snn::FWD_DEPTH + 1 true
+#pragma HLS DEPENDENCE variable = state inter RAW distance = {{ rmw_distance }} true
         const ap_uint<bits_for<CONFIG::in_c_pad>::value> c =
             tok.g * IN_T::width + lowest_set_bit<IN_T::width>(rem);
         STATE_T old[CONFIG::lanes], now[CONFIG::lanes];
@@ -256,10 +280,18 @@ void dense_event(hls::stream<IN_T> &spikes_in, hls::stream<OUT_T> &spikes_out,
     typedef typename CONFIG::membrane_t mem_t;
     const typename CONFIG::threshold_t th = CONFIG::threshold;
     static mem_t mem[CONFIG::groups][CONFIG::lanes];
-#pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = mem complete dim = 2
+    static bool clean = false; // false after ap_rst_n: sweep the membranes first
+#pragma HLS RESET variable = clean
+    SNN_CSIM_RESET(clean);
+    if (!clean) {
+        clear_words<CONFIG::groups, CONFIG::lanes>(mem);
+        clean = true;
+    }
 
 Timesteps:
     for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        SNN_CSIM_ABORT_AT(t, return);
         scatter_dense<CONFIG>(spikes_in, mem, w);
         const bool last = (t == CONFIG::timesteps - 1);
     Fire:

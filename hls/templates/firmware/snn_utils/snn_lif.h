@@ -2,7 +2,8 @@
 //
 // Timestep 0 takes each slice's current from the stream as the current kernel produces it and
 // keeps it on chip; timesteps 1..T-1 reuse it. Membranes are on-chip (static) and start each
-// image at zero: timestep 0 ignores what the previous image left in them.
+// image at zero: timestep 0 ignores what the previous image left in them, so neither memory
+// needs a sweep after a reset (snn_common.h, "Reset"). Each is one memory of wide words.
 #ifndef SNN_LIF_H_
 #define SNN_LIF_H_
 
@@ -21,11 +22,12 @@ void lif_direct(hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> 
     const typename CONFIG::threshold_t th = CONFIG::threshold;
     static typename CONFIG::current_t cur[N][CONFIG::lanes];
     static typename CONFIG::membrane_t mem[N][CONFIG::lanes];
-#pragma HLS ARRAY_PARTITION variable = cur complete dim = 2
-#pragma HLS ARRAY_PARTITION variable = mem complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = cur complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = mem complete dim = 2
 
 Timesteps:
     for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        SNN_CSIM_ABORT_AT(t, return);
         ap_uint<bits_for<CONFIG::out_h>::value> y = 0;
         ap_uint<bits_for<CONFIG::out_w>::value> x = 0;
         ap_uint<bits_for<CONFIG::groups>::value> g = 0;

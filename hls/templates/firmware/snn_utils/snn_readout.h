@@ -10,7 +10,8 @@ namespace snn {
 
 // Write one image's result on the AXI4-Stream output: the class word (bit FRAME_ERROR_BIT set
 // when the image's input frame was malformed), then the accumulators as 32-bit two's complement
-// words; TLAST marks the last accumulator. Clears the accumulators.
+// words; TLAST marks the last accumulator. Clears the accumulators. (In a C simulation that cuts
+// the image off, it stops before the result: snn_common.h, "Reset".)
 // CONFIG: classes, lanes, groups, acc_t.
 template <class CONFIG>
 void write_result(typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes],
@@ -19,6 +20,7 @@ void write_result(typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes],
     typedef ap_uint<bits_for<CONFIG::lanes>::value> l_t;
     typedef ap_uint<bits_for<CONFIG::classes>::value> cls_t;
     const bool error = frame_error.read();
+    SNN_CSIM_ABORTED(return);
     typename CONFIG::acc_t best = acc[0][0];
     cls_t cls = 0;
     g_t g = 0;
@@ -61,14 +63,7 @@ Accumulators:
             ++l;
         }
     }
-ClearAcc:
-    for (g_t i = 0; i < CONFIG::groups; i++) {
-#pragma HLS PIPELINE II = 1
-        for (unsigned j = 0; j < CONFIG::lanes; j++) {
-#pragma HLS UNROLL
-            acc[i][j] = 0;
-        }
-    }
+    clear_words<CONFIG::groups, CONFIG::lanes>(acc);
 }
 
 // Spike-driven readout: T scatter passes into the accumulators, then the result.
@@ -81,9 +76,17 @@ void readout_event(hls::stream<IN_T> &spikes_in, hls::stream<bool> &frame_error,
                               [CONFIG::lanes]) {
 #pragma HLS ARRAY_PARTITION variable = w complete dim = 5
     static typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = acc complete dim = 2
+    static bool clean = false; // false after ap_rst_n: sweep the accumulators first
+#pragma HLS RESET variable = clean
+    SNN_CSIM_RESET(clean);
+    if (!clean) {
+        clear_words<CONFIG::groups, CONFIG::lanes>(acc);
+        clean = true;
+    }
 Timesteps:
     for (ap_uint<bits_for<CONFIG::timesteps>::value> t = 0; t < CONFIG::timesteps; t++) {
+        SNN_CSIM_ABORT_AT(t, break);
         scatter_dense<CONFIG>(spikes_in, acc, w);
     }
     write_result<CONFIG>(acc, frame_error, m_axis);
@@ -95,8 +98,9 @@ Timesteps:
 template <class CONFIG>
 void readout_direct(hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> > &cur_in,
                     hls::stream<bool> &frame_error, hls::stream<axis_out_t> &m_axis) {
+    // every image writes all accumulators before reading them: no sweep after a reset
     static typename CONFIG::acc_t acc[CONFIG::groups][CONFIG::lanes];
-#pragma HLS ARRAY_PARTITION variable = acc complete dim = 2
+#pragma HLS ARRAY_RESHAPE variable = acc complete dim = 2
 Scale:
     for (ap_uint<bits_for<CONFIG::groups>::value> g = 0; g < CONFIG::groups; g++) {
 #pragma HLS PIPELINE II = 1
