@@ -70,7 +70,12 @@ class Module:
 
 
 def _sv(v) -> str:
-    return f'"{v}"' if isinstance(v, str) else str(int(v))
+    """A parameter value: a string quoted; an integer as an unsized literal (a 32-bit int), or
+    sized to 64 bits beyond int's range (a 32-bit membrane's threshold 2^31, a longint)."""
+    if isinstance(v, str):
+        return f'"{v}"'
+    v = int(v)
+    return str(v) if -(1 << 31) <= v < (1 << 31) else f"{'-' if v < 0 else ''}64'sd{abs(v)}"
 
 
 # ---- kernel parameters ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import json
 import os
 
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, RisingEdge, with_timeout
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge, with_timeout
 from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
 PERIOD_NS = 10
@@ -84,13 +84,20 @@ class TB:
     # ---- control ----------------------------------------------------------------------------
 
     async def reset(self, cycles: int = 5) -> None:
-        """Hold ap_rst_n low for `cycles` cycles; usable mid-frame: the bus models drop queued
-        and in-flight data, and no pause generator is left running."""
+        """Hold ap_rst_n low for `cycles` rising edges (1: a one-cycle pulse); usable mid-frame:
+        the bus models drop queued and in-flight data, and no pause generator is left running.
+        s_axis_TREADY must be low from the moment ap_rst_n falls (a beat taken in reset would be
+        lost): it is sampled, settled, before every reset edge."""
         self.source.clear_pause_generator()
         self.sink.clear_pause_generator()
         self.source.pause = self.sink.pause = False
         self.dut.ap_rst_n.value = 0
-        await ClockCycles(self.dut.ap_clk, cycles)
+        for k in range(cycles):
+            await ReadOnly()
+            if int(self.dut.s_axis_TREADY.value):
+                raise AssertionError(f"s_axis_TREADY high in reset, before reset edge {k + 1} "
+                                     f"of {cycles}")
+            await RisingEdge(self.dut.ap_clk)
         self.source.clear()
         self.sink.clear()
         self.dut.ap_rst_n.value = 1

@@ -1,8 +1,9 @@
 """cocotb tests of the bare hire_snn top through cocotbext-axi (run by test_protocol.py).
 
 The pytest side writes the frames and the golden results to an npz named by HIRE_SNN_EXPECT
-(`frames`: one code array per frame, `words`: the classes+1 expected words of each, `case`);
-each test here drives them through the AXI4-Stream bus models and compares word by word.
+(`frames`: one code array per frame, `words`: the classes+1 expected words of each, and for the
+reset test `reset_cycles`, the reset lengths to try); each test here drives them through the
+AXI4-Stream bus models and compares word by word.
 """
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ import os
 
 import cocotb
 import numpy as np
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from axis_tb import TB
 
+# reset points in an image, as fractions of its latency (last beat -> first result word): the
+# first layer's current (its LIF's first pass), its later passes, the layers after it
+MID_IMAGE = (0.3, 0.6, 0.8, 0.9)
 
-def expected():
+
+def expected(*extra):
     with np.load(os.environ["HIRE_SNN_EXPECT"], allow_pickle=True) as z:
-        return list(z["frames"]), z["words"].astype(np.int64)
+        return (list(z["frames"]), z["words"].astype(np.int64), *[z[k].tolist() for k in extra])
 
 
 def check(got, want, i):
@@ -51,26 +57,54 @@ async def back_to_back_with_gaps_and_backpressure(dut):
 
 @cocotb.test()
 async def reset_mid_frame_and_mid_image(dut):
-    """A reset while a frame is half sent, and one while an image is being computed: the next
-    image is right (membranes, pool stamps and accumulators are cleared by sweeps)."""
-    frames, words = expected()
+    """For each reset length of the npz (1: a one-cycle pulse), a reset while a frame is half
+    sent, then while images are computed (MID_IMAGE) and while a result waits on a stalled
+    m_axis. Each is followed by a whole image that must be right: membranes, pool stamps and
+    accumulators are cleared by sweeps, and no token in flight at the reset survives it (a
+    one-cycle pulse clears only what is reset, nothing drains during it). After a mid-image
+    reset that image is frame 0, all zero: silent, so a stray spike token shows in its
+    accumulators rather than hiding among the image's own spikes (test_protocol makes one
+    spike enough to reach them). TREADY is low in every reset (TB.reset checks it)."""
+    frames, words, lengths = expected("reset_cycles")
     tb = TB(dut)
+    clk = dut.ap_clk
+    n = len(frames)
+    assert not np.any(frames[0]), "frame 0 must be all zero (core.frames.sample_images)"
     await tb.reset()
-    # a frame cut by a reset about half way (slowed by gaps so that it is still being sent)
-    tb.source.set_pause_generator(itertools.cycle([1, 1, 1, 0]))
-    await tb.source.send(bytes(bytearray(frames[0])))
-    await ClockCycles(dut.ap_clk, 2 * len(frames[0]))
-    assert int(dut.s_axis_TVALID.value) or not tb.source.empty()   # really mid-frame
-    await tb.reset()
-    check(await tb.run_frame(frames[1]), words[1], 1)
-    # a whole frame, reset while it is computed, then the next image
-    await tb.send_frame(frames[2])
-    await ClockCycles(dut.ap_clk, 3000)
-    await tb.reset()
-    check(await tb.run_frame(frames[3]), words[3], 3)
+    # the latency of an image alone, in cycles, places the mid-image resets
+    await tb.send_frame(frames[1])
+    start = get_sim_time("ns")
+    await RisingEdge(dut.m_axis_TVALID)
+    latency = int(get_sim_time("ns") - start) // tb.period_ns
+    check(await tb.recv_result(), words[1], 1)
+    busy = itertools.cycle(range(1, n))    # frames to cut: spiking ones
+    for cycles in lengths:
+        # a frame cut by a reset about half way (slowed by gaps so that it is still being sent)
+        cut = frames[next(busy)]
+        tb.source.set_pause_generator(itertools.cycle([1, 1, 1, 0]))
+        await tb.source.send(bytes(bytearray(cut)))
+        await ClockCycles(clk, 2 * len(cut))
+        assert int(dut.s_axis_TVALID.value) or not tb.source.empty()   # really mid-frame
+        await tb.reset(cycles)
+        i = next(busy)
+        check(await tb.run_frame(frames[i]), words[i], i)
+        # whole frames, reset while they are computed
+        for frac in MID_IMAGE:
+            await tb.send_frame(frames[next(busy)])
+            await ClockCycles(clk, max(1, int(latency * frac)))
+            assert not int(dut.m_axis_TVALID.value)                      # really mid-image
+            await tb.reset(cycles)
+            check(await tb.run_frame(frames[0]), words[0], 0)
+        # a result held in the output register and FIFO by a stalled m_axis
+        tb.sink.pause = True
+        await tb.send_frame(frames[next(busy)])
+        await RisingEdge(dut.m_axis_TVALID)
+        await ClockCycles(clk, 3)
+        await tb.reset(cycles)
+        check(await tb.run_frame(frames[0]), words[0], 0)
     tb.set_idle(itertools.cycle([1, 0, 0]))
     tb.set_backpressure(itertools.cycle([0, 1]))
-    for i in range(4, len(frames)):
+    for i in range(n // 2, n):
         check(await tb.run_frame(frames[i]), words[i], i)
 
 

@@ -10,13 +10,21 @@ for half of the cases.
 """
 from __future__ import annotations
 
+import json
+import subprocess
+
 import numpy as np
 import pytest
 
 pytestmark = pytest.mark.generated_rtl
 
 from core import compare, golden
+from core import ir as IR
+from core.hw.mapping import MAX_BITS
+from core.network import Network
 from core.random_ir import extreme, random_network
+from rtl import writer
+from rtl.verilator import find_verilator
 from rtl_tests.tokens import (as_list, current_words, decode, lif_maps, map_tokens,
                               token_words)
 
@@ -111,12 +119,30 @@ def test_pool_or(projects, design, layers, lanes, shuffle, gaps):
     run_tokens(projects(d, p.name), in_words, expected, out, gaps)
 
 
-@pytest.mark.parametrize("layers,bits,lanes,T,leak,gaps", [
-    ("c16 p2 c32 p2 r", 4, 16, 8, 3, False),
-    ("c12 p2 r", 8, 5, 5, 1, True),          # lanes that do not divide: a padded group
-], ids=["default-conv1", "8bit-lanes5-T5-leak1-gaps"])
-def test_lif_direct(projects, design, layers, bits, lanes, T, leak, gaps):
+def widest_membrane(net, threshold=None):
+    """`net` (with `threshold` on every LIF layer) whose membrane registers are declared
+    MAX_BITS wide: the widest the IR may state that the kernels take."""
+    model, weights = net.model, dict(net.weights)
+    for L in model["layers"]:
+        if threshold is not None and "threshold" in L:
+            L["threshold"] = threshold
+    IR.annotate_widths(model, weights)
+    for L in model["layers"]:
+        if "membrane_bits" in L:
+            L["membrane_bits"] = MAX_BITS
+    return Network(model, weights)
+
+
+@pytest.mark.parametrize("layers,bits,lanes,T,leak,gaps,wide", [
+    ("c16 p2 c32 p2 r", 4, 16, 8, 3, False, False),
+    ("c12 p2 r", 8, 5, 5, 1, True, False),   # lanes that do not divide: a padded group
+    ("c8 p2 r", 4, 8, 4, 2, True, True),     # a 32-bit membrane (1 << 31 overflows an int)
+], ids=["default-conv1", "8bit-lanes5-T5-leak1-gaps", "membrane32-gaps"])
+def test_lif_direct(projects, design, layers, bits, lanes, T, leak, gaps, wide):
     net = random_network(layers, weight_bits=bits, timesteps=T, leak_shift=leak, seed=6)
+    if wide:
+        net = widest_membrane(net)
+        assert net.layers[0].membrane_bits == MAX_BITS
     d = design(net, layers={"conv1": {"lanes": lanes}})
     p = d.process("conv1")
     L, out = p.layer, p.out_stream.spikes
@@ -193,3 +219,21 @@ def test_readout_event(projects, design, bits, lanes, gaps):
     np.testing.assert_array_equal(data[:, 0], np.argmax(acc, 1))
     np.testing.assert_array_equal(np.where(data[:, 1:] >= 2**31, data[:, 1:] - 2**32,
                                            data[:, 1:]), acc)
+
+
+@pytest.mark.parametrize("process", ["conv1", "conv2", "dense1"])
+def test_the_widest_membrane_and_threshold_elaborate_lint_clean(tmp_path, design, process):
+    """32-bit membranes with a threshold the hardware clamps to 2^31 (never reached): the
+    kernels take TH = 2^31, which no int parameter holds (rtl.writer passes it sized), and
+    lint clean (a truncated or negative TH would fire every neuron)."""
+    net = widest_membrane(random_network("c8 p2 c8 p2 f12 r", timesteps=3, seed=4),
+                          threshold=1 << 40)
+    d = design(net)
+    p = d.process(process)
+    assert p.params["threshold"] == 1 << (MAX_BITS - 1)
+    prj = writer.write_process(d, process, tmp_path / "prj")
+    meta = json.loads((prj / "project.json").read_text())
+    srcs = [str(prj / s) for s in meta["sources"]] + [str(prj / "hdl" / "dut_top.sv")]
+    r = subprocess.run([find_verilator(), "--lint-only", "-Wall", "--top-module", "dut_top",
+                        *srcs], cwd=prj, capture_output=True, text=True)
+    assert r.returncode == 0 and "%Warning" not in r.stderr, r.stderr[-3000:]

@@ -42,7 +42,7 @@ module snn_conv_event #(
     parameter int BANK_H = 5,
     parameter int BANK_W = 5,
     parameter int T = 8,
-    parameter int TH = 1,
+    parameter longint TH = 1,        // 1 .. 2^(MB-1) (2^31 > int)
     parameter int LEAK = 3,
     parameter int MB = 16,
     parameter int WB = 4,
@@ -80,7 +80,8 @@ module snn_conv_event #(
             || BANK_H != (OUT_H + K - 1) / K || BANK_W != (OUT_W + K - 1) / K
             || (1 << GBO) < GROUPS || (1 << GBI) < IN_GROUPS || (1 << YBI) < IN_H
             || (1 << XBI) < IN_W || (1 << YBO) < OUT_H || (1 << XBO) < OUT_W || TH < 1
-            || LEAK < 1 || LEAK > 15 || MB < 2 || MB > 32 || WB < 2 || WB > 8 || K < 1)
+            || LEAK < 1 || LEAK > 15 || MB < 2 || MB > 32 || WB < 2 || WB > 8 || K < 1
+            || TH > (longint'(1) << (MB - 1)))
             $fatal(1, "snn_conv_event: inconsistent parameters");
     end
 
@@ -284,8 +285,8 @@ module snn_conv_event #(
                 qb2 <= qb;
                 ok2 <= ok1;
                 a2 <= a1;
-                sel2 <= f1 && (int'(fry1) == by) && (int'(frx1) == bx);
-                {sel3, sel4} <= {sel2, sel3};
+                sel2 <= f1 && rst_n && (int'(fry1) == by) && (int'(frx1) == bx);
+                {sel3, sel4} <= {sel2, sel3} & {2{rst_n}};
                 {a3, a4} <= {a2, a3};
             end
             assign fq_b[B] = sel2 ? qb2 : '0;
@@ -352,9 +353,9 @@ module snn_conv_event #(
     snn_fire #(.LANES(LANES), .MB(MB), .TH(TH), .LEAK(LEAK)) u_fire (
         .clk, .u(fq3), .last(last3), .spikes(fire_spikes), .next(fire_next));
 
-    // ---- stage 5: the token --------------------------------------------------------------------
+    // ---- stage 5: the token (none in reset: e4 / f4 of the reset cycle are no token) ----------
     always_ff @(posedge clk) begin
-        tok_valid <= e4 || (f4 && fire_spikes != '0);
+        tok_valid <= rst_n && (e4 || (f4 && fire_spikes != '0));
         tok_data <= {e4, fg4, oy4, ox4, e4 ? LANES'(0) : fire_spikes};
     end
 endmodule

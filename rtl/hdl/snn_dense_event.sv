@@ -13,7 +13,7 @@ module snn_dense_event #(
     parameter int LANES = 16,
     parameter int GROUPS = 1,
     parameter int T = 8,
-    parameter int TH = 1,
+    parameter longint TH = 1,        // 1 .. 2^(MB-1) (2^31 > int)
     parameter int LEAK = 3,
     parameter int MB = 12,
     parameter int WB = 4,
@@ -34,7 +34,8 @@ module snn_dense_event #(
 );
     localparam int TB = $clog2(T + 1);
     initial begin
-        if (TH < 1 || LEAK < 1 || LEAK > 15 || T < 1)
+        if (TH < 1 || LEAK < 1 || LEAK > 15 || T < 1 || MB < 2 || MB > 32
+            || TH > (longint'(1) << (MB - 1)))
             $fatal(1, "snn_dense_event: inconsistent parameters");
     end
 
@@ -99,7 +100,7 @@ module snn_dense_event #(
     assign we = f4;
 
     always_ff @(posedge clk) begin
-        tok_valid <= e4 || (f4 && spikes != '0);
+        tok_valid <= rst_n && (e4 || (f4 && spikes != '0));   // none in reset
         tok_data <= {e4, g4, 1'b0, 1'b0, e4 ? LANES'(0) : spikes};
     end
 endmodule

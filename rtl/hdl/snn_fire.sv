@@ -7,7 +7,7 @@
 module snn_fire #(
     parameter int LANES = 16,
     parameter int MB = 12,           // membrane bits
-    parameter int TH = 1,
+    parameter longint TH = 1,        // 1 .. 2^(MB-1) (2^31 > int)
     parameter int LEAK = 3
 ) (
     input  logic clk,

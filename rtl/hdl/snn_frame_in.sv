@@ -44,7 +44,9 @@ module snn_frame_in #(
     wire last_pixel = (c == CBITS'(IN_C - 1)) && (y == YBITS'(IN_H - 1)) && (x == XBITS'(IN_W - 1));
     wire beat = s_valid && s_ready;
     wire we = (state == READ && beat) || state == FILL;
-    assign s_ready = (state == READ) || (state == DRAIN);
+    // low while in reset: a beat taken then would be lost (the state is not reset until the
+    // first reset edge, and the counters ignore beats during reset)
+    assign s_ready = rst_n && ((state == READ) || (state == DRAIN));
     assign frame_ready = (state == FULL);
     assign frame_error = err;
 

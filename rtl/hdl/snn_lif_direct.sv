@@ -17,7 +17,7 @@ module snn_lif_direct #(
     parameter int LANES = 16,
     parameter int GROUPS = 1,
     parameter int T = 8,
-    parameter int TH = 1,            // threshold on the membrane grid (>= 1)
+    parameter longint TH = 1,        // threshold on the membrane grid, 1 .. 2^(MB-1) (2^31 > int)
     parameter int LEAK = 3,          // leak shift
     parameter int CURB = 15,         // current bits
     parameter int MB = 18,           // membrane bits
@@ -45,7 +45,7 @@ module snn_lif_direct #(
     initial begin
         if ((1 << YB) < OUT_H || (1 << XB) < OUT_W || (1 << GB) < GROUPS || TH < 1
             || LEAK < 1 || LEAK > 15 || T < 1 || MB < 2 || MB > 32 || CURB < 1 || CURB > 32
-            || TH >= (1 << (MB - 1)) + 1)
+            || TH > (longint'(1) << (MB - 1)))     // 64-bit: int 1 << 31 is negative
             $fatal(1, "snn_lif_direct: inconsistent parameters");
     end
 
@@ -166,9 +166,9 @@ module snn_lif_direct #(
         end
     end
 
-    // ---- stage 4: the token --------------------------------------------------------------------
+    // ---- stage 4: the token (none in reset: v3 of the reset cycle is no token) ------------------
     always_ff @(posedge clk) begin
-        tok_valid <= v3 && (eot3 || mask != '0);
+        tok_valid <= rst_n && v3 && (eot3 || mask != '0);
         tok_data <= {eot3, g3, y3, x3, eot3 ? LANES'(0) : mask};
     end
 endmodule

@@ -142,9 +142,10 @@ module snn_pool_or #(
         end
     end
 
-    // stage 3: the token (fresh channels of the pooled slice, or the end of the timestep)
+    // stage 3: the token (fresh channels of the pooled slice, or the end of the timestep; none
+    // in reset: v2 of the reset cycle is no token)
     always_ff @(posedge clk) begin
-        tok_valid <= v2 && (eot2 || (keep2 && fresh != '0));
+        tok_valid <= rst_n && v2 && (eot2 || (keep2 && fresh != '0));
         tok_data <= {eot2, a2[AB-1 -: GB], a2[XBO +: YBO], a2[XBO-1:0], eot2 ? SL'(0) : fresh};
     end
 endmodule
