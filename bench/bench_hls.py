@@ -80,7 +80,7 @@ def main(argv=None):
         HLSProject(tmp / "prj", cache_dir=tmp / "cache").compile()
         t_cached = time.perf_counter() - t0
         r = p.run(codes, trace=True)
-        cmp = compare.compare(design_of(net), codes, r.acc, r.pred, r.tokens, r.spikes)
+        cmp = compare.compare(design_of(net), codes, r)
         lat = json.loads((tmp / "prj" / "latency.json").read_text())
 
     result = {

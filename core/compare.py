@@ -7,7 +7,8 @@ and each timestep, the slices (y, x, group, mask) in the order the hardware send
   the group fastest and sends every non-empty slice;
 - an OR pool sends, for each input slice in arrival order, the channels of its pooled slice
   that were not yet set in this timestep (if any).
-`golden_tokens` computes these; `Comparison` checks a backend's results image by image.
+`golden_tokens` computes these; `compare` checks a backend's run (`BackendRun`, the one result
+type of every backend) image by image.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import golden
+from core.frames import FRAME_ERROR
 from core.hw.kernels import kernel
 
 CHUNK = 200  # images per golden call: its recorded spikes are (T, N, C, H, W) uint8
@@ -84,7 +86,7 @@ class Golden:
 
     acc: np.ndarray          # (N, classes) int64
     pred: np.ndarray         # (N,)
-    tokens: list             # [image][stream name][t] -> (k, 5) int64: y, x, g, mask, emit
+    tokens: list | None      # [image][stream name][t] -> (k, 5) int64: y, x, g, mask, emit
 
     def counts(self, design) -> tuple[np.ndarray, np.ndarray]:
         """(slices, spikes) per image, spike stream (trace order) and timestep: (N, S, T)."""
@@ -141,6 +143,32 @@ def golden_tokens(design, codes: np.ndarray) -> Golden:
 
 
 @dataclass
+class BackendRun:
+    """What one backend run gave for N images, the same for every backend (C simulation, RTL
+    simulation, a board): what `compare` checks against the golden model."""
+
+    acc: np.ndarray                     # (N, classes) int64 accumulators
+    pred: np.ndarray                    # (N,) int64 class (the class word without its error bit)
+    error: np.ndarray                   # (N,) bool: the class word's malformed-frame bit
+    slices: np.ndarray | None = None    # (N, spike streams, T) tokens sent per timestep
+    spikes: np.ndarray | None = None    # (N, spike streams, T) spikes sent per timestep
+    seconds: float | None = None        # wall time of the run
+    done_cycle: np.ndarray | None = None  # (N,) cycle of each result's last word (RTL)
+
+    @classmethod
+    def from_words(cls, words, **kw) -> BackendRun:
+        """From each image's classes + 1 result words (the class word with its error bit, then
+        the accumulators in 32-bit two's complement; signed or unsigned integers)."""
+        w = np.asarray(words).astype(np.int64)
+        if w.ndim != 2 or w.shape[1] < 2:
+            raise ValueError(f"result words must be (N, classes + 1), got {w.shape}")
+        word0 = w[:, 0] & 0xFFFFFFFF
+        acc = w[:, 1:] & 0xFFFFFFFF
+        return cls(acc=np.where(acc >= 1 << 31, acc - (1 << 32), acc),
+                   pred=word0 & ~FRAME_ERROR, error=(word0 & FRAME_ERROR) != 0, **kw)
+
+
+@dataclass
 class Comparison:
     images: int
     mismatched: np.ndarray      # (N,) bool: any difference in this image
@@ -165,25 +193,59 @@ class Comparison:
     def golden_pred(self) -> np.ndarray:
         return self.golden.pred
 
+    def summary(self, run: BackendRun, labels=None) -> dict:
+        """The report keys every backend's command line prints (JSON)."""
+        out = {"images": self.images, "mismatches": self.mismatches,
+               "bit_exact": self.bit_exact, "acc_equal": self.acc_equal,
+               "class_equal": self.pred_equal, "spike_counts_equal": self.spikes_equal,
+               "frame_errors": int(np.asarray(run.error).sum())}
+        if labels is not None:
+            labels = np.asarray(labels)
+            out["accuracy"] = round(float((run.pred == labels).mean()), 4)
+            out["golden_accuracy"] = round(float((self.golden.pred == labels).mean()), 4)
+        return out
 
-def compare(design, codes: np.ndarray, acc: np.ndarray, pred: np.ndarray, slices=None,
-            spikes=None, golden_result: Golden | None = None) -> Comparison:
-    """A backend's results against the golden model, image by image, without tolerance.
+    def mismatch_lines(self, run: BackendRun, who: str, limit: int = 10) -> list[str]:
+        """One line per mismatched image (the first `limit`): the backend's and golden's."""
+        return [f"mismatch image {i}: {who} class {run.pred[i]}"
+                f"{' (frame error)' if run.error[i] else ''} acc {run.acc[i].tolist()}, golden "
+                f"class {self.golden.pred[i]} acc {self.golden.acc[i].tolist()}"
+                for i in np.flatnonzero(self.mismatched)[:limit]]
 
-    acc (N, classes), pred (N,); slices / spikes (N, spike streams, T), when the backend
-    reports them, are the tokens and spikes it sent on each spike stream per timestep.
+
+def golden_outputs(net, codes: np.ndarray) -> Golden:
+    """Class and accumulators of the golden model, without token streams (tokens None)."""
+    acc, pred = golden.predict(net, codes)
+    return Golden(acc=acc, pred=pred, tokens=None)
+
+
+def compare(design_or_net, codes: np.ndarray, run: BackendRun, errors=None,
+            golden_result: Golden | None = None) -> Comparison:
+    """A backend's run against the golden model, image by image, without tolerance.
+
+    Class, accumulators and the frame-error bit (`errors`: the expected flags, default none),
+    and, when the run reports them, the tokens and spikes sent on each spike stream per
+    timestep (those need the Design; class and accumulators alone need only the Network).
     """
-    g = golden_result if golden_result is not None else golden_tokens(design, codes)
-    acc, pred = np.asarray(acc), np.asarray(pred)
-    bad = (acc != g.acc).any(1) | (pred != g.pred)
+    traced = run.slices is not None or run.spikes is not None
+    design = design_or_net if hasattr(design_or_net, "spike_streams") else None
+    if traced and design is None:
+        raise ValueError("comparing spike streams needs the Design, not only the Network")
+    g = golden_result
+    if g is None:
+        g = (golden_tokens(design, codes) if traced
+             else golden_outputs(design.network if design else design_or_net, codes))
+    acc, pred = np.asarray(run.acc), np.asarray(run.pred)
+    want_err = np.zeros(len(codes), bool) if errors is None else np.asarray(errors, bool)
+    bad = (acc != g.acc).any(1) | (pred != g.pred) | (np.asarray(run.error) != want_err)
     spikes_equal = True
-    if slices is not None or spikes is not None:
+    if traced:
         g_slices, g_spikes = g.counts(design)
         sbad = np.zeros(len(codes), bool)
-        if slices is not None:
-            sbad |= (np.asarray(slices) != g_slices).any(axis=(1, 2))
-        if spikes is not None:
-            sbad |= (np.asarray(spikes) != g_spikes).any(axis=(1, 2))
+        if run.slices is not None:
+            sbad |= (np.asarray(run.slices) != g_slices).any(axis=(1, 2))
+        if run.spikes is not None:
+            sbad |= (np.asarray(run.spikes) != g_spikes).any(axis=(1, 2))
         spikes_equal = not sbad.any()
         bad |= sbad
     return Comparison(images=len(codes), mismatched=bad,

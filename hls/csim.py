@@ -17,7 +17,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 
 from core import compare
 from core.atomic import atomic_file
@@ -45,17 +44,12 @@ def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print
     project, design = project_for(net, out, config)
     project.compile()
     result = project.run(codes, trace=True)
-    cmp = compare.compare(design, codes, result.acc, result.pred, result.tokens, result.spikes)
+    cmp = compare.compare(design, codes, result)
     model = cycles.measured(design, codes[:MODEL_IMAGES])
-    for i in np.flatnonzero(cmp.mismatched)[:10]:
-        log(f"mismatch image {i}: csim class {result.pred[i]} acc {result.acc[i].tolist()}, "
-            f"golden class {cmp.golden_pred[i]} acc {cmp.golden_acc[i].tolist()}")
+    for line in cmp.mismatch_lines(result, "csim"):
+        log(line)
     report = {
-        "run": str(run), "project": str(out), "attack": attack, "images": int(len(codes)),
-        "mismatches": cmp.mismatches, "bit_exact": cmp.bit_exact,
-        "acc_equal": cmp.acc_equal, "class_equal": cmp.pred_equal,
-        "spike_counts_equal": cmp.spikes_equal,
-        "accuracy": round(float((result.pred == labels).mean()), 4),
+        "run": str(run), "project": str(out), "attack": attack, **cmp.summary(result, labels),
         "images_per_s": round(len(codes) / result.seconds, 1) if result.seconds else None,
         "model_cycles_per_image": model["cycles_per_image"],
         "model_interval_between_images": model["interval_between_images"],

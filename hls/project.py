@@ -20,13 +20,13 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import ToolError
-from core.frames import FRAME_ERROR, codes_text
+from core.compare import BackendRun
+from core.frames import codes_text
 
 CXX = os.environ.get("CXX", "g++")
 # HIRE_SNN_NO_AP_AXI: Vivado's ap_axi_sdata.h is not available, use snn_common.h's mirror of it;
@@ -54,16 +54,6 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
     return Path(base) / "hire-snn" / "csim"
-
-
-@dataclass
-class CSimResult:
-    acc: np.ndarray        # (N, classes) int64
-    pred: np.ndarray       # (N,) int64: the class (the class word without its error bit)
-    error: np.ndarray      # (N,) bool: the class word's malformed-frame bit
-    tokens: np.ndarray     # (N, spike maps, T) slices sent per timestep (None without trace)
-    spikes: np.ndarray     # (N, spike maps, T) spikes sent per timestep (None without trace)
-    seconds: float         # wall time of the test bench run
 
 
 class HLSProject:
@@ -152,7 +142,7 @@ class HLSProject:
         return binary
 
     # -- run ------------------------------------------------------------------------------
-    def run(self, codes: np.ndarray, trace: bool = True) -> CSimResult:
+    def run(self, codes: np.ndarray, trace: bool = True) -> BackendRun:
         """Run the test bench on uint8 codes (N, C, H, W), one well-formed frame per image."""
         codes = np.asarray(codes)
         shape = tuple(self.manifest["input_shape"])
@@ -161,7 +151,7 @@ class HLSProject:
                              f"got {codes.dtype} {codes.shape}")
         return self.run_frames(list(codes.reshape(len(codes), -1)), trace)
 
-    def run_frames(self, frames, trace: bool = True, aborts=None, resets=()) -> CSimResult:
+    def run_frames(self, frames, trace: bool = True, aborts=None, resets=()) -> BackendRun:
         """Run the test bench on frames of any length (1-D uint8 arrays; TLAST on each frame's
         last code): a frame of the wrong length is malformed (core.frames).
 
@@ -196,13 +186,11 @@ class HLSProject:
                 raise CSimError(f"test bench failed ({p.returncode}):\n{p.stderr[-4000:]}")
             out = _read_ints(tmp / "out.dat", n, classes + 1)
             tr = _read_ints(tmp / "trace.dat", n, 2 * k * T) if trace else None
-        tokens = spikes = None
+        slices = spikes = None
         if tr is not None:
             tr = tr.reshape(n, k, 2, T)
-            tokens, spikes = tr[:, :, 0, :], tr[:, :, 1, :]
-        return CSimResult(acc=out[:, 1:], pred=out[:, 0] & ~FRAME_ERROR,
-                          error=(out[:, 0] & FRAME_ERROR) != 0, tokens=tokens, spikes=spikes,
-                          seconds=seconds)
+            slices, spikes = tr[:, :, 0, :], tr[:, :, 1, :]
+        return BackendRun.from_words(out, slices=slices, spikes=spikes, seconds=seconds)
 
     def predict(self, codes: np.ndarray):
         """(acc int64 (N, classes), pred (N,)) of the C simulation."""

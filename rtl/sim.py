@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.compare import BackendRun
 from core.errors import RunError, ToolError
 from rtl.verilator import (DEFAULT_BUILD_ROOT, SPEED_ARGS, TIMING_ARGS, RTLSimError,
                            check_verilator, failures_of, file_lock, find_verilator, log_tail,
@@ -205,6 +206,11 @@ class StreamResult:
     @property
     def latency_cycles(self) -> np.ndarray:
         return self.out_last_cycle - self.in_first_cycle
+
+    def run(self) -> BackendRun:
+        """The backends' common result (core.compare) of these words and cycles."""
+        return BackendRun.from_words(self.words, seconds=self.seconds,
+                                     done_cycle=self.out_last_cycle)
 
 
 @dataclasses.dataclass

@@ -25,10 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core import golden
+from core import compare
 from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
-from core.frames import FRAME_ERROR
 from core.hw import backend, cycles
 from core.runs import add_vector_arguments, check_count, load_network, load_vectors, run_folder
 from rtl import writer
@@ -43,11 +42,6 @@ def project_for(net, out: Path, config=None):
     return backend.project_for(writer.write, net, out, "rtl_config.json", config)
 
 
-def signed(words: np.ndarray) -> np.ndarray:
-    w = words.astype(np.int64)
-    return np.where(w >= 2**31, w - 2**32, w)
-
-
 def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False, alone=4,
             log=print) -> dict:
     run = run_folder(run)
@@ -58,13 +52,10 @@ def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False
     prj.build("stream")
     frames = list(codes.reshape(len(codes), -1))
     streamed = prj.stream(frames, gaps=gaps)
-    acc, pred = golden.predict(net, codes)
-    cls = streamed.words[:, 0].astype(np.int64)
-    bad = (cls != pred) | (signed(streamed.words[:, 1:]) != acc).any(1)
-    for i in np.flatnonzero(bad)[:10]:
-        log(f"mismatch image {i}: RTL class word {cls[i]:#x} acc "
-            f"{signed(streamed.words[i, 1:]).tolist()}, golden class {pred[i]} acc "
-            f"{acc[i].tolist()}")
+    result = streamed.run()
+    cmp = compare.compare(net, codes, result)
+    for line in cmp.mismatch_lines(result, "RTL"):
+        log(line)
     k = max(1, min(alone, len(frames)))
     solo = prj.stream(frames[:k], alone=True)
     traces = cycles.traces_from_golden(design, codes[:MODEL_IMAGES])
@@ -79,11 +70,7 @@ def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False
         model_interval = float((sim["done"][-1] - sim["done"][0]) / (m - 1))
     mhz = design.settings["clock_mhz"]
     report = {
-        "run": str(run), "project": str(out), "attack": attack, "images": int(len(codes)),
-        "mismatches": int(bad.sum()), "bit_exact": bool(not bad.any()),
-        "frame_errors": int(((cls & FRAME_ERROR) != 0).sum()),
-        "accuracy": round(float((cls == labels).mean()), 4),
-        "golden_accuracy": round(float((pred == labels).mean()), 4),
+        "run": str(run), "project": str(out), "attack": attack, **cmp.summary(result, labels),
         "cycles_per_image": float(np.mean(solo.latency_cycles + 1)),
         "latency_us": round(float(np.mean(solo.latency_cycles + 1)) / mhz, 3),
         "interval_between_images": interval,

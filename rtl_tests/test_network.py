@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from rtl_tests.conftest import EXPORTED, exported_run, network_project, trained_run
 
-from core import golden
+from core import compare
 from core.frames import FRAME_ERROR, frame_image, sample_images
 from core.hw import cycles
 from core.hw.mapping import design_of
@@ -25,19 +25,13 @@ from core.runs import load_vectors
 SETS = ("none", "fgsm", "pgd")
 
 
-def signed(words: np.ndarray) -> np.ndarray:
-    w = words.astype(np.int64)
-    return np.where(w >= 2**31, w - 2**32, w)
-
-
 def check_equal(result, net, images, errors=None):
-    """The RTL's class words and accumulators equal the golden model's (with error bits)."""
-    acc, pred = golden.predict(net, images)
-    err = np.zeros(len(images), bool) if errors is None else np.asarray(errors)
-    want_cls = pred.astype(np.int64) | np.where(err, FRAME_ERROR, 0)
-    np.testing.assert_array_equal(result.words[:, 0].astype(np.int64), want_cls)
-    np.testing.assert_array_equal(signed(result.words[:, 1:]), acc)
-    return pred
+    """The RTL's class words and accumulators equal the golden model's, error bits included
+    (core.compare, the comparison rtl.simulate and hls.csim use)."""
+    run = result.run()
+    cmp = compare.compare(net, images, run, errors=errors)
+    assert cmp.bit_exact, "\n".join(cmp.mismatch_lines(run, "RTL"))
+    return cmp.golden.pred
 
 
 @pytest.fixture(scope="module", params=["exported"] if EXPORTED else ["2bit", "4bit", "8bit"])

@@ -30,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core import golden
+from core.compare import BackendRun, Golden, golden_outputs
+from core.compare import compare as core_compare
 from core.atomic import atomic_file
 from core.errors import EXIT_MISMATCH, EXIT_OK, cli, run_cli
 from core.frames import FRAME_ERROR
@@ -45,11 +46,6 @@ DEFAULT_WINDOW = 2
 MAX_WINDOW = 4            # the bridge's reply queue (board_bridge REPLIES)
 MAX_SILENT = 3            # consecutive timeouts after which the board counts as gone
 TABLE_ROWS = 20
-
-
-def signed(words: np.ndarray) -> np.ndarray:
-    w = np.asarray(words).astype(np.int64)
-    return np.where(w >= 2**31, w - 2**32, w)
 
 
 @dataclass
@@ -138,27 +134,29 @@ def stream(transport, codes: np.ndarray, classes: int, timeout: float = DEFAULT_
     return out
 
 
-def compare(st: Stream, acc: np.ndarray, pred: np.ndarray, labels: np.ndarray) -> dict:
-    """Per image: bit-exact or not, the board's class (or -1), and why it differs."""
-    n = len(acc)
+def compare(st: Stream, net, codes: np.ndarray, g: Golden, labels: np.ndarray) -> dict:
+    """Per image: bit-exact or not (core.compare on the answered images; an image without a
+    reply is a mismatch), the board's class word (or -1), and why it differs."""
+    n = len(codes)
     bad = np.ones(n, bool)
     cls = np.full(n, -1, np.int64)
     why = list(st.reasons)
-    for i, w in enumerate(st.words):
-        if w is None:
-            continue
-        word = int(w[0])
-        cls[i] = word
-        a = signed(w[1:])
-        if word & FRAME_ERROR:
-            why[i] = "the network flagged the frame malformed (class word bit 31)"
-        elif word != pred[i]:
-            why[i] = f"class {word}, golden {pred[i]}"
-        elif (a != acc[i]).any():
-            k = int(np.flatnonzero(a != acc[i])[0])
-            why[i] = f"accumulator {k}: {a[k]}, golden {acc[i][k]}"
-        else:
-            bad[i] = False
+    got = [i for i, w in enumerate(st.words) if w is not None]
+    if got:
+        run = BackendRun.from_words(np.stack([np.asarray(st.words[i]) for i in got]))
+        sub = Golden(acc=g.acc[got], pred=g.pred[got], tokens=None)
+        cmp = core_compare(net, codes[got], run, golden_result=sub)
+        for j, i in enumerate(got):
+            cls[i] = run.pred[j] | (FRAME_ERROR if run.error[j] else 0)
+            bad[i] = cmp.mismatched[j]
+            a = run.acc[j]
+            if run.error[j]:
+                why[i] = "the network flagged the frame malformed (class word bit 31)"
+            elif run.pred[j] != g.pred[i]:
+                why[i] = f"class {run.pred[j]}, golden {g.pred[i]}"
+            elif (a != g.acc[i]).any():
+                k = int(np.flatnonzero(a != g.acc[i])[0])
+                why[i] = f"accumulator {k}: {a[k]}, golden {g.acc[i][k]}"
     return {"bad": bad, "cls": cls, "why": why,
             "accuracy": float(((cls & ~FRAME_ERROR) == labels)[cls >= 0].sum() / n)}
 
@@ -186,13 +184,14 @@ def run_board(run, port: str, n=None, attack: str = "none", baud: int = DEFAULT_
     run = run_folder(run)
     net = load_network(run)
     codes, labels = load_vectors(run, attack, n, net.in_shape)
-    acc, pred = golden.predict(net, codes)
+    g = golden_outputs(net, codes)
+    acc, pred = g.acc, g.pred
     t = transport or open_transport(port, baud, run=run, net=net, sim_options=sim_options)
     try:
         st = stream(t, codes, net.classes, timeout, window, progress, port)
     finally:
         t.close()
-    cmp = compare(st, acc, pred, labels)
+    cmp = compare(st, net, codes, g, labels)
     log(table(cmp, acc, pred, labels))
     req, rep = protocol.request_bytes(net.n_inputs), protocol.reply_bytes(net.classes)
     images = len(codes)
