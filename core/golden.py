@@ -68,6 +68,8 @@ def lif_int(currents: np.ndarray, threshold: int, leak_shift: int, T: int,
     """
     shape = currents.shape if direct else currents.shape[1:]
     dtype = np.int64 if membrane_bits > 32 else np.int32
+    if threshold > np.iinfo(dtype).max:   # a threshold the membrane never reaches (IR-legal)
+        dtype = np.int64
     u = np.zeros(shape, dtype=dtype)
     out = np.empty((T, *shape), dtype=np.uint8)
     th = dtype(threshold)

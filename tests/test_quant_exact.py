@@ -104,3 +104,15 @@ def test_leak_is_floor_of_shift_for_negative_membranes():
         g = g - (g >> 2)
     # -7 -> -7 - floor(-7/4) = -5 -> -5 - floor(-5/4) = -3
     assert g.tolist() == [-3] and u.tolist() == [-3.0]
+
+
+def test_a_threshold_beyond_a_32_bit_membrane_never_fires():
+    """An IR may hold a threshold of 2^31 with a 32-bit membrane (the RTL clamps it there): the
+    membrane (here climbing towards 2^31 - 2) never reaches it, and the golden model says so
+    instead of overflowing."""
+    cur = np.full((2, 3), (1 << 30) - 1, np.int64)
+    s = golden.lif_int(cur, threshold=1 << 31, leak_shift=1, T=16, direct=True, membrane_bits=32)
+    assert s.shape == (16, 2, 3) and not s.any()
+    s = golden.lif_int(cur, threshold=(1 << 30) - 1, leak_shift=1, T=1, direct=True,
+                       membrane_bits=32)
+    assert s.all()
