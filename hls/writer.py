@@ -20,6 +20,7 @@ from core.hw.backend import generator_fingerprint, write_files
 from core.frames import codes_text, result_words, sample_images
 from core.hw import cycles
 from core.hw.design import Design, Process
+from hls.kernels import spelling
 
 TOP = "hire_snn"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,18 +32,6 @@ PROJECT_FORMAT = "hire-snn-hls-project"
 # the scatter and pool loops declare the dependence true at the first distance not forwarded.
 FWD_DEPTH = 2
 RMW_DISTANCE = FWD_DEPTH + 1
-CALLS = {  # kernel -> its call's arguments, by role
-    "conv_direct_current": ["s_axis", "out", "flag_out", "w"],
-    "dense_direct_current": ["s_axis", "out", "flag_out", "w"],
-    "lif_direct": ["in", "out"],
-    "pool_or": ["in", "out"],
-    "conv_event": ["in", "out", "w"],
-    "dense_event": ["in", "out", "w"],
-    "readout_event": ["in", "flag_in", "m_axis", "w"],
-    "readout_direct": ["in", "flag_in", "m_axis"],
-}
-
-
 def _env() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                               undefined=jinja2.StrictUndefined, trim_blocks=True,
@@ -82,53 +71,6 @@ def register_types(p: Process) -> dict:
     return out
 
 
-def _table(name: str, values: list, bits: int) -> dict:
-    return dict(name=name, entries=", ".join(map(str, values)), n=len(values),
-                ctype=f"ap_uint<{bits}>")
-
-
-def hls_params(p: Process, design: Design) -> tuple[dict, list]:
-    """The config struct's constants (the design's numbers plus the HLS-only trace id and loop
-    trip counts) and its constant tables."""
-    params = dict(p.params)
-    tables = []
-    rate = design.settings["spike_rate"]
-    if p.out_stream is not None and p.out_stream.kind == "spikes":
-        params["trace_id"] = p.out_stream.trace_id
-    src = p.in_stream.spikes if p.in_stream is not None and p.in_stream.kind == "spikes" else None
-    if p.kernel in ("conv_event", "dense_event", "readout_event"):
-        spikes_max = src.positions * src.padded_channels
-        params["scatter_max"] = spikes_max * p.params["groups"] + 1
-        params["scatter_avg"] = int(round(rate * src.neurons)) * p.params["groups"] + 1
-    if p.kernel == "pool_or":
-        params["slices_max"] = src.positions * src.groups + 1
-        params["slices_avg"] = int(round(src.positions * sum(
-            1 - (1 - rate) ** n for n in src.slice_sizes()))) + 1
-        s = p.params["size"]
-        tables += [_table("py_of", [y // s for y in range(p.params["in_h"])],
-                          max(1, (p.params["in_h"] // s).bit_length())),
-                   _table("px_of", [x // s for x in range(p.params["in_w"])],
-                          max(1, (p.params["in_w"] // s).bit_length()))]
-    if p.kernel == "conv_event":
-        K, pad = p.params["kernel"], p.params["pad"]
-        for axis, n in (("y", p.params["in_h"]), ("x", p.params["in_w"])):
-            q = [(i + pad) // K for i in range(n)]
-            r = [(i + pad) % K for i in range(n)]
-            tables += [_table(f"q{axis}_of", q, max(1, max(q).bit_length())),
-                       _table(f"r{axis}_of", r, max(1, (K - 1).bit_length()))]
-    return params, tables
-
-
-def call_args(p: Process) -> list[str]:
-    roles = {"s_axis": "s_axis", "m_axis": "m_axis",
-             "in": p.in_stream.name if p.in_stream else None,
-             "out": p.out_stream.name if p.out_stream else None,
-             "flag_in": p.flag_in.name if p.flag_in else None,
-             "flag_out": p.flag_out.name if p.flag_out else None,
-             "w": p.weights.name if p.weights else None}
-    return [roles[r] for r in CALLS[p.kernel]]
-
-
 def render(design: Design) -> dict:
     """All project files as {relative path: text}."""
     net = design.network
@@ -138,14 +80,15 @@ def render(design: Design) -> dict:
     procs = []
     layer_types = {}
     for p in design.processes:
-        params, tables = hls_params(p, design)
+        spell = spelling(p.kernel)
+        params, tables = spell.params(p, design)
         types = register_types(p)
         for ref, ctype in types.values():
             layer_types.setdefault(ref, ctype)
-        procs.append(dict(name=p.name, config=f"config_{p.name}", kernel=p.kernel,
+        procs.append(dict(name=p.name, config=f"config_{p.name}", kernel=spell.function,
                           comment=p.comment, params=params, tables=tables,
                           types={t: ref for t, (ref, _) in types.items()},
-                          args=call_args(p)))
+                          args=spell.call_args(p)))
     streams = [dict(name=s.name, ctype=stream_ctype(s), typedef=stream_type(s), depth=s.depth,
                     kind=s.kind) for s in design.streams]
     trace = design.spike_streams
@@ -181,7 +124,7 @@ def render(design: Design) -> dict:
             w=dict(name=w.name, ctype=f"{p.layer.name}_weight_t",
                    dims="".join(f"[{d}]" for d in w.values.shape),
                    layout="[" + "][".join(w.dims) + "]"),
-            layer=p.layer.name, bits=w.bits, kernel=f"snn::{p.kernel}",
+            layer=p.layer.name, bits=w.bits, kernel=f"snn::{spelling(p.kernel).function}",
             shape_ir=" x ".join(map(str, p.layer.weights.shape)),
             lines=_weight_lines(w.values))
 

@@ -16,24 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-import numpy as np
 
 from core.hw.backend import generator_fingerprint, write_files
 from core.hw import cycles
-from core.hw.design import Design, Process, Stream, index_bits
+from core.hw.design import Design, Process, Stream
 from core.hw.kernels import kernel
+from rtl.kernels import spelling, weight_file
 
 TOP = "hire_snn"
 HDL = Path(__file__).parent / "hdl"
 TEMPLATES = Path(__file__).parent / "templates"
 PROJECT_FORMAT = "hire-snn-rtl-project"
-LIBRARY = ["snn_fifo.sv", "snn_frame_in.sv", "snn_direct_current.sv", "snn_lif_direct.sv",
-           "snn_pool_or.sv", "snn_spike_iter.sv", "snn_fire.sv", "snn_conv_event.sv",
-           "snn_scatter_dense.sv", "snn_dense_event.sv", "snn_readout.sv", "snn_axis_reg.sv"]
-MODULE = {"conv_direct_current": "snn_direct_current", "dense_direct_current": "snn_direct_current",
-          "lif_direct": "snn_lif_direct", "pool_or": "snn_pool_or", "conv_event": "snn_conv_event",
-          "dense_event": "snn_dense_event", "readout_event": "snn_readout",
-          "readout_direct": "snn_readout"}
+LIBRARY = sorted(f.name for f in HDL.glob("snn_*.sv"))   # the hand-written kernel library
 AXIS_IN_W, AXIS_OUT_W = 9, 33       # {TLAST, TDATA}
 
 
@@ -78,111 +72,15 @@ def _sv(v) -> str:
     return str(v) if -(1 << 31) <= v < (1 << 31) else f"{'-' if v < 0 else ''}64'sd{abs(v)}"
 
 
-# ---- kernel parameters ---------------------------------------------------------------------------
-def _map_bits(m) -> dict:
-    return dict(YB=m.y_bits, XB=m.x_bits, GB=m.g_bits)
-
-
-def weight_file(p: Process) -> str:
-    return f"weights/{p.weights.name}.hex"
-
-
+# ---- kernel parameters and ROM images (each kind's spelling: rtl/kernels) ----------------------
 def kernel_params(p: Process) -> list:
     """The SystemVerilog parameters of a process's kernel module, in declaration order."""
-    q, w = p.params, p.widths
-    src = p.in_stream.spikes if p.in_stream is not None and p.in_stream.kind == "spikes" else None
-    out = p.out_stream.spikes if p.out_stream is not None and p.out_stream.kind == "spikes" else None
-    k = p.kernel
-    if k == "conv_direct_current":
-        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
-                 OUT_W=q["out_w"], KH=q["kernel"], KW=q["kernel"], PAD=q["pad"],
-                 LANES=q["lanes"], GROUPS=q["groups"], WB=w["weight_bits"],
-                 CURB=w["current_bits"], W_FILE=weight_file(p))
-    elif k == "dense_direct_current":   # a convolution whose kernel is the whole image
-        d = dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=1, OUT_W=1,
-                 KH=q["in_h"], KW=q["in_w"], PAD=0, LANES=q["lanes"], GROUPS=q["groups"],
-                 WB=w["weight_bits"], CURB=w["current_bits"], W_FILE=weight_file(p))
-    elif k == "lif_direct":
-        d = dict(OUT_H=q["out_h"], OUT_W=q["out_w"], LANES=q["lanes"], GROUPS=q["groups"],
-                 T=q["timesteps"], TH=q["threshold"], LEAK=q["leak_shift"],
-                 CURB=w["current_bits"], MB=w["membrane_bits"], **_map_bits(out))
-    elif k == "pool_or":
-        d = dict(SIZE=q["size"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
-                 OUT_W=q["out_w"], IN_GROUPS=q["in_groups"], SL=q["out_g"], T=q["timesteps"],
-                 YBI=src.y_bits, XBI=src.x_bits, YBO=out.y_bits, XBO=out.x_bits, GB=src.g_bits)
-    elif k == "conv_event":
-        d = dict(IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
-                 OUT_H=q["out_h"], OUT_W=q["out_w"], K=q["kernel"], PAD=q["pad"],
-                 LANES=q["lanes"], GROUPS=q["groups"], BANK_H=q["bank_h"], BANK_W=q["bank_w"],
-                 T=q["timesteps"], TH=q["threshold"], LEAK=q["leak_shift"],
-                 MB=w["membrane_bits"], WB=w["weight_bits"], YBI=src.y_bits, XBI=src.x_bits,
-                 GBI=src.g_bits, YBO=out.y_bits, XBO=out.x_bits, GBO=out.g_bits,
-                 W_FILE=weight_file(p))
-    elif k == "dense_event":
-        d = dict(IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
-                 LANES=q["lanes"], GROUPS=q["groups"], T=q["timesteps"], TH=q["threshold"],
-                 LEAK=q["leak_shift"], MB=w["membrane_bits"], WB=w["weight_bits"],
-                 YBI=src.y_bits, XBI=src.x_bits, GBI=src.g_bits, GBO=out.g_bits,
-                 W_FILE=weight_file(p))
-    elif k == "readout_event":
-        d = dict(DIRECT=0, IN_G=src.slice, IN_H=q["in_h"], IN_W=q["in_w"], IN_GROUPS=src.groups,
-                 CLASSES=q["classes"], LANES=q["lanes"], GROUPS=q["groups"], T=q["timesteps"],
-                 AB=w["acc_bits"], WB=w["weight_bits"], YBI=src.y_bits, XBI=src.x_bits,
-                 GBI=src.g_bits, GBO=index_bits(q["groups"]), W_FILE=weight_file(p))
-    elif k == "readout_direct":
-        d = dict(DIRECT=1, CLASSES=q["classes"], LANES=q["lanes"], GROUPS=q["groups"],
-                 T=q["timesteps"], AB=w["acc_bits"], CURB=w["current_bits"],
-                 GBO=index_bits(q["groups"]), IN_W_BITS=q["lanes"] * w["current_bits"])
-    else:
-        raise ValueError(f"no RTL module for kernel {k}")
-    return [(name, _sv(v)) for name, v in d.items()]
-
-
-# ---- weight ROM images ---------------------------------------------------------------------------
-def _pack_words(words: np.ndarray, bits: int) -> list[int]:
-    """(n, elements) signed ints -> n words, element e at bits [e*bits +: bits]."""
-    mask = (1 << bits) - 1
-    shifts = [e * bits for e in range(words.shape[1])]
-    return [sum((int(v) & mask) << s for v, s in zip(row, shifts)) for row in words.tolist()]
-
-
-def field_bits(count: int) -> int:
-    """Bits of an address field that counts `count` values: none when there is only one."""
-    return 0 if count == 1 else index_bits(count)
+    return [(name, _sv(v)) for name, v in spelling(p.kernel).params(p).items()]
 
 
 def rom_words(p: Process) -> tuple[list[int], int]:
     """The ROM of a process as (words in address order, word bits), holes filled with zeros."""
-    w = p.weights
-    v = w.values
-    if p.kernel in ("conv_direct_current", "dense_direct_current"):
-        flat = v.reshape(-1, v.shape[-1])                      # address = group * taps + tap
-        return _pack_words(flat, w.bits), w.word_bits
-    src = p.in_stream.spikes
-    lbi = index_bits(src.slice)
-    cpad = src.groups * src.slice
-    if p.kernel == "conv_event":
-        # address {g_in, lsb, og * K * K + ky * K + kx} (the taps of a channel packed); word:
-        # the LANES weights of that tap. Every bank reads its own copy with its own tap.
-        K = p.params["kernel"]
-        kk = K * K * p.params["groups"]
-        tgb = max(1, index_bits(kk))
-        n = 1 << (field_bits(src.groups) + lbi + tgb)
-        flat = np.zeros((n, v.shape[-1]), np.int64)
-        for c in range(cpad):
-            base = ((c // src.slice) << lbi | (c % src.slice)) << tgb
-            flat[base:base + kk] = v[c].reshape(kk, -1)      # (og, ky, kx) -> og*K*K + ky*K + kx
-        return _pack_words(flat, w.bits), v.shape[-1] * w.bits
-    # dense / readout: address {g_in, lsb, y, x, og}
-    gbo = field_bits(p.params["groups"])
-    yb, xb = field_bits(src.height), field_bits(src.width)
-    n = 1 << (field_bits(src.groups) + lbi + yb + xb + gbo)
-    flat = np.zeros((n, v.shape[-1]), np.int64)
-    c, y, x, og = np.meshgrid(np.arange(cpad), np.arange(v.shape[1]), np.arange(v.shape[2]),
-                              np.arange(v.shape[3]), indexing="ij")
-    addr = (((((c // src.slice) << lbi | (c % src.slice)) << yb | y) << xb | x) << gbo) | og
-    flat[addr.reshape(-1)] = v.reshape(-1, v.shape[-1])
-    return _pack_words(flat, w.bits), w.word_bits
+    return spelling(p.kernel).rom_words(p)
 
 
 def hex_text(words: list[int], bits: int) -> str:
@@ -209,33 +107,6 @@ def slack(design: Design, s: Stream) -> int:
         return 1
     producer = design.process(s.producer) if s.kind != "result" else design.processes[-1]
     return kernel(producer.kernel).pipe + 1
-
-
-def _kernel_conns(p: Process, result: str) -> list:
-    """Port connections of a process's kernel: its input FIFO's read side, its output FIFO's
-    write side (the FIFOs' signal names are <stream>_{d,v,room,q,qv,qr})."""
-    c = [("clk", "clk"), ("rst_n", "rst_n")]
-    if p.kernel in ("conv_direct_current", "dense_direct_current"):
-        o, f = p.out_stream.name, p.flag_out.name
-        c += [("s_data", "s_axis_TDATA"), ("s_valid", "s_axis_TVALID"),
-              ("s_ready", "s_axis_TREADY"), ("s_last", "s_axis_TLAST"),
-              ("cur_data", f"{o}_d"), ("cur_valid", f"{o}_v"), ("cur_room", f"{o}_room"),
-              ("flag_data", f"{f}_d"), ("flag_valid", f"{f}_v"), ("flag_room", f"{f}_room")]
-        return c
-    i = p.in_stream.name
-    if p.kernel == "lif_direct":
-        c += [("cur_data", f"{i}_q"), ("cur_valid", f"{i}_qv"), ("cur_ready", f"{i}_qr")]
-    else:
-        c += [("in_data", f"{i}_q"), ("in_valid", f"{i}_qv"), ("in_ready", f"{i}_qr")]
-    if p.kernel in ("readout_event", "readout_direct"):
-        f = p.flag_in.name
-        c += [("flag_data", f"{f}_q"), ("flag_valid", f"{f}_qv"), ("flag_ready", f"{f}_qr"),
-              ("out_data", f"{result}_d"), ("out_valid", f"{result}_v"),
-              ("out_room", f"{result}_room")]
-    else:
-        o = p.out_stream.name
-        c += [("tok_data", f"{o}_d"), ("tok_valid", f"{o}_v"), ("tok_room", f"{o}_room")]
-    return c
 
 
 def _stream_signals(s: Stream) -> dict:
@@ -265,8 +136,8 @@ def layer_modules(design: Design) -> list[Module]:
         procs = [p for p in design.processes if p.layer.name == L.name]
         names = {p.name for p in procs}
         own = [s for s in streams.values() if s.layer == L.name]
-        insts = [Instance(MODULE[p.kernel], f"u_{p.name}", kernel_params(p),
-                          _kernel_conns(p, res.name), p.comment) for p in procs]
+        insts = [Instance(spelling(p.kernel).module, f"u_{p.name}", kernel_params(p),
+                          spelling(p.kernel).conns(p, res.name), p.comment) for p in procs]
         insts += [_fifo(s, slack(design, s)) for s in own]
         ports = [Port("input", 1, "clk"), Port("input", 1, "rst_n")]
         wires, done = [], {"clk", "rst_n"}
@@ -370,7 +241,7 @@ def render(design: Design) -> dict:
 
 def _readme(design: Design, lat: dict) -> str:
     net = design.network
-    rows = "\n".join(f"| {p.name} | {p.kernel} | `{MODULE[p.kernel]}` | "
+    rows = "\n".join(f"| {p.name} | {p.kernel} | `{spelling(p.kernel).module}` | "
                      f"{p.params.get('lanes', '-')} |" for p in design.processes)
     return f"""# {TOP}: RTL project of a HIRE-SNN network
 
@@ -408,16 +279,14 @@ def process_top(design: Design, name: str) -> tuple[str, int, int]:
     a readout writes {TLAST, word}; its malformed-frame flag input is tied to 0."""
     p = design.process(name)
     res = result_stream(design)
-    if p.kernel in ("conv_direct_current", "dense_direct_current"):
-        in_w = AXIS_IN_W
-    else:
-        in_w = p.in_stream.word_bits
-    out = res if p.kernel in ("readout_event", "readout_direct") else p.out_stream
+    k = kernel(p.kernel)
+    in_w = AXIS_IN_W if k.reads_input else p.in_stream.word_bits
+    out = res if k.writes_result else p.out_stream
     out_w = out.word_bits
-    conns = dict(_kernel_conns(p, res.name))
+    conns = dict(spelling(p.kernel).conns(p, res.name))
     lines = []
     sig = {}
-    if p.kernel in ("conv_direct_current", "dense_direct_current"):
+    if k.reads_input:
         sig.update({"s_axis_TDATA": "in_data[7:0]", "s_axis_TVALID": "in_valid",
                     "s_axis_TREADY": "in_ready", "s_axis_TLAST": "in_data[8]"})
         f = p.flag_out.name
@@ -456,7 +325,7 @@ module dut_top #(
     input  logic out_ready
 );
 {body}
-    {MODULE[p.kernel]} #(
+    {spelling(p.kernel).module} #(
 {params}
     ) u_kernel (
 {ports}

@@ -1,0 +1,7 @@
+"""The HLS backend's spelling of every kernel kind of core.hw.kernels (FINN's `_hls` variants),
+registered by kind name: `spelling(p.kernel)` gives the library function, the call's arguments
+and the config struct of a process. One file per kernel family, as in core/hw/kernels."""
+from hls.kernels import direct, event, lif, pool, readout  # noqa: F401  (they register)
+from hls.kernels.base import HLSKernel, spelled_kinds, spelling
+
+__all__ = ["HLSKernel", "spelled_kinds", "spelling"]

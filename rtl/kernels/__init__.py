@@ -1,0 +1,7 @@
+"""The RTL backend's spelling of every kernel kind of core.hw.kernels (FINN's `_rtl` variants),
+registered by kind name: `spelling(p.kernel)` gives the module, parameters, weight ROM and
+connections of a process. One file per kernel family, as in core/hw/kernels."""
+from rtl.kernels import direct, event, lif, pool, readout  # noqa: F401  (they register)
+from rtl.kernels.base import RTLKernel, spelled_kinds, spelling, weight_file
+
+__all__ = ["RTLKernel", "spelled_kinds", "spelling", "weight_file"]

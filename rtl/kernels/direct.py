@@ -1,0 +1,47 @@
+"""The first layer's current from the input codes: snn_direct_current (a dense first layer is a
+convolution whose kernel is the whole image)."""
+from __future__ import annotations
+
+from core.hw.design import Process
+from rtl.kernels.base import RTLKernel, pack_words, register, weight_file
+
+
+class _DirectCurrent(RTLKernel):
+    module = "snn_direct_current"
+
+    def rom_words(self, p: Process):
+        w = p.weights
+        v = w.values
+        flat = v.reshape(-1, v.shape[-1])                      # address = group * taps + tap
+        return pack_words(flat, w.bits), w.word_bits
+
+    def conns(self, p: Process, result: str) -> list:
+        o, f = p.out_stream.name, p.flag_out.name
+        return [("clk", "clk"), ("rst_n", "rst_n"),
+                ("s_data", "s_axis_TDATA"), ("s_valid", "s_axis_TVALID"),
+                ("s_ready", "s_axis_TREADY"), ("s_last", "s_axis_TLAST"),
+                ("cur_data", f"{o}_d"), ("cur_valid", f"{o}_v"), ("cur_room", f"{o}_room"),
+                ("flag_data", f"{f}_d"), ("flag_valid", f"{f}_v"), ("flag_room", f"{f}_room")]
+
+
+@register
+class ConvDirectCurrent(_DirectCurrent):
+    kind = "conv_direct_current"
+
+    def params(self, p: Process) -> dict:
+        q, w = p.params, p.widths
+        return dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
+                    OUT_W=q["out_w"], KH=q["kernel"], KW=q["kernel"], PAD=q["pad"],
+                    LANES=q["lanes"], GROUPS=q["groups"], WB=w["weight_bits"],
+                    CURB=w["current_bits"], W_FILE=weight_file(p))
+
+
+@register
+class DenseDirectCurrent(_DirectCurrent):
+    kind = "dense_direct_current"
+
+    def params(self, p: Process) -> dict:
+        q, w = p.params, p.widths
+        return dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=1, OUT_W=1,
+                    KH=q["in_h"], KW=q["in_w"], PAD=0, LANES=q["lanes"], GROUPS=q["groups"],
+                    WB=w["weight_bits"], CURB=w["current_bits"], W_FILE=weight_file(p))
