@@ -34,7 +34,9 @@ DEFAULTS = {
     # HLS top: free-running dataflow with only clock, reset and AXI4-Stream ports
     "block_protocol": "ap_ctrl_none",
     "part": "xc7a100tcsg324-1",
-    "layers": {},                # {"conv2": {"lanes": 16}, ...}; missing layers get DEFAULT_LANES
+    # {"conv2": {"lanes": 16}, ...}: missing layers get DEFAULT_LANES; a layer's "kernel" picks
+    # a variant kind of the one the mapping chooses (core.hw.kernels: Kernel.variant_of)
+    "layers": {},
 }
 
 _CHECKS = {
@@ -97,10 +99,10 @@ def layer_lanes(cfg: dict, layer) -> int:
     """The lanes of a weight layer: its config entry, or the default for its kind."""
     name, outputs = layer.name, layer.outputs
     knobs = cfg["layers"].get(name, {})
-    unknown = set(knobs) - {"lanes"}
+    unknown = set(knobs) - {"lanes", "kernel"}
     if unknown:
         raise GeneratorError(f"settings.layers.{name}.{sorted(unknown)[0]}: unknown knob "
-                             "(known: lanes)")
+                             "(known: lanes, kernel)")
     lanes = knobs.get("lanes", min(outputs, DEFAULT_LANES[layer.kind]))
     if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= outputs:
         raise GeneratorError(f"settings.layers.{name}.lanes: expected an integer in "
@@ -115,12 +117,29 @@ def check_layer_names(cfg: dict, net) -> None:
         if name not in kinds:
             raise GeneratorError(f"settings.layers.{name}: no layer of that name in the IR "
                                  f"(layers: {', '.join(map(str, kinds))})")
-        if kinds[name] == "pool":
-            raise GeneratorError(f"settings.layers.{name}: a pool layer has no knobs")
+        if kinds[name] == "pool" and set(cfg["layers"][name]) - {"kernel"}:
+            raise GeneratorError(f"settings.layers.{name}: a pool layer has one knob, kernel")
 
 
-def effective(cfg: dict, lanes: dict) -> dict:
-    """The settings as built: every weight layer's lanes filled in (written into each project)."""
+def layer_kernel(cfg: dict, layer, default: str, registry: dict) -> str:
+    """The kernel kind of a layer: the mapping's `default`, or a variant of it that the layer's
+    "kernel" knob names (a registered kind whose variant_of is `default`)."""
+    name = cfg["layers"].get(layer.name, {}).get("kernel", default)
+    if name == default:
+        return name
+    variants = sorted(k for k, v in registry.items() if v.variant_of == default)
+    if name not in variants:
+        raise GeneratorError(f"settings.layers.{layer.name}.kernel: {name!r} cannot implement "
+                             f"this layer (its kernel is {default}; variants: "
+                             f"{', '.join(variants) or 'none'})")
+    return name
+
+
+def effective(cfg: dict, lanes: dict, kernels: dict | None = None) -> dict:
+    """The settings as built: every weight layer's lanes filled in, and each kernel variant
+    chosen (written into each project)."""
     out = copy.deepcopy(cfg)
     out["layers"] = {name: {"lanes": n} for name, n in lanes.items()}
+    for name, k in (kernels or {}).items():
+        out["layers"].setdefault(name, {})["kernel"] = k
     return out

@@ -191,7 +191,8 @@ class Design:
 
     @property
     def lanes(self) -> dict:
-        return {name: knobs["lanes"] for name, knobs in self.settings["layers"].items()}
+        return {name: knobs["lanes"] for name, knobs in self.settings["layers"].items()
+                if "lanes" in knobs}
 
     @property
     def spike_streams(self) -> list:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from core.errors import GeneratorError, IRError
 from core.hw import config as hw_config
 from core.hw.design import Design, SpikeMap, Stream
-from core.hw.kernels import PIPE, kernel
+from core.hw.kernels import PIPE, REGISTRY, kernel
 from core.network import Network
 
 MAX_BITS = 32        # registers wider than this are not supported (the output words are 32-bit)
@@ -71,9 +71,16 @@ def build(net, settings: dict, weights=None) -> Design:
     hw_config.check_layer_names(settings, net)
     T = net.timesteps
     depth = settings["fifo_depth"]
-    processes, streams, lanes_of = [], [], {}
+    processes, streams, lanes_of, variants = [], [], {}, {}
     prev: Stream | None = None
     flag = None
+
+    def pick(L, default: str):
+        """The layer's kernel kind: the default or the variant its settings name."""
+        k = hw_config.layer_kernel(settings, L, default, REGISTRY)
+        if k != default:
+            variants[L.name] = k
+        return kernel(k)
 
     def add(p):
         processes.append(p)
@@ -88,7 +95,7 @@ def build(net, settings: dict, weights=None) -> Design:
             src = prev.spikes
             out = SpikeMap(src.channels, src.height // L.size, src.width // L.size, src.slice)
             st = _spike_stream(L.name, L.name, L.name, out, depth)
-            add(kernel("pool_or").make(L, src, out, T, prev, st))
+            add(pick(L, "pool_or").make(L, src, out, T, prev, st))
             streams.append(st)
             prev = st
             continue
@@ -112,15 +119,15 @@ def build(net, settings: dict, weights=None) -> Design:
                           worst_tokens=1)
             streams += [cur, flag]
             k = "conv_direct_current" if L.kind == "conv" else "dense_direct_current"
-            add(kernel(k).make(L, lanes, cur, flag))
+            add(kernel(k).make(L, lanes, cur, flag))   # the frame reader: no variants
             if L.kind == "readout":
-                p = add(kernel("readout_direct").make(L, lanes, T, cur, flag))
+                p = add(pick(L, "readout_direct").make(L, lanes, T, cur, flag))
                 flag.consumer = p.name
                 prev = None
                 continue
             st = _spike_stream(L.name, L.name, L.name, SpikeMap(L.outputs, *positions, lanes),
                                depth)
-            add(kernel("lif_direct").make(L, lanes, positions, T, cur, st))
+            add(pick(L, "lif_direct").make(L, lanes, positions, T, cur, st))
             streams.append(st)
             prev = st
             continue
@@ -129,12 +136,12 @@ def build(net, settings: dict, weights=None) -> Design:
         if L.kind == "conv":
             oh, ow = L.out_shape[1:]
             st = _spike_stream(L.name, L.name, L.name, SpikeMap(L.outputs, oh, ow, lanes), depth)
-            add(kernel("conv_event").make(L, lanes, src, T, prev, st))
+            add(pick(L, "conv_event").make(L, lanes, src, T, prev, st))
         elif L.kind == "dense":
             st = _spike_stream(L.name, L.name, L.name, SpikeMap(L.outputs, 1, 1, lanes), depth)
-            add(kernel("dense_event").make(L, lanes, src, T, prev, st))
+            add(pick(L, "dense_event").make(L, lanes, src, T, prev, st))
         else:
-            p = add(kernel("readout_event").make(L, lanes, src, T, prev, flag))
+            p = add(pick(L, "readout_event").make(L, lanes, src, T, prev, flag))
             flag.consumer = p.name
             prev = None
             continue
@@ -143,7 +150,7 @@ def build(net, settings: dict, weights=None) -> Design:
 
     for k, s in enumerate(s for s in streams if s.kind == "spikes"):
         s.trace_id = k
-    design = Design(network=net, settings=hw_config.effective(settings, lanes_of),
+    design = Design(network=net, settings=hw_config.effective(settings, lanes_of, variants),
                     processes=processes, streams=streams)
     _check_memory(design, settings)
     return design

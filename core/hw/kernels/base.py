@@ -30,6 +30,8 @@ class Kernel:
     pipe = PIPE                # cycles from an iteration's issue to its output write
     reads_input = False        # reads the AXI4-Stream input (s_axis)
     writes_result = False      # writes the AXI4-Stream output (m_axis)
+    variant_of = None          # a kind this one can stand in for (same make() arguments and
+                               # streams), chosen per layer: settings.layers.<name>.kernel
 
     def behaviour(self, p: Process, io, image):
         """Generator of one image's requests (core.hw.sim); `io` has the process's Fifos
