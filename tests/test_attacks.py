@@ -222,3 +222,54 @@ def test_rate_coded_attacks(rate_model, test_set):
         _check_bounds(a, x, 0.1)
         assert torch.equal(a, b)
         assert A.accuracy(rate_model, a, y) < clean
+
+
+@pytest.mark.parametrize("encoding", ["direct", "rate"])
+@pytest.mark.parametrize("name", A.names())
+def test_every_registered_attack_honours_the_contract(name, encoding, model, rate_model, test_set):
+    """attack(model, x, y, eps, budget) -> x_adv: x's shape and dtype, in [0, 1] and the
+    eps-ball, moved, bit-identical for a budget, x itself at eps 0; the model's mode and the
+    global RNGs left alone. Cheap budgets; transfer sources: the model and an untrained ANN."""
+    m = model if encoding == "direct" else rate_model
+    x, y = test_set[0][:12], test_set[1][:12]
+    torch.manual_seed(0)
+    budget = A.Budget(seed=3, steps=2, restarts=2, queries=8, transfer_steps=2, progress=False,
+                      sources={"snn": m, "ann": A.FloatANN(m.cfg).eval()})
+    np_state, t_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
+    x_adv = A.run_attack(name, m, x, y, 0.1, budget)
+    _check_bounds(x_adv, x, 0.1)
+    assert float((x_adv - x).abs().max()) > 0
+    assert torch.equal(x_adv, A.run_attack(name, m, x, y, 0.1, budget))
+    assert torch.equal(A.run_attack(name, m, x, y, 0.0, budget), x)
+    assert not m.training
+    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert torch.equal(torch.get_rng_state(), t_state)
+
+
+def test_a_new_attack_is_one_registered_function(model, test_set):
+    """@register makes fn(model, x, y, eps, budget) an attack of the library: by name, with
+    keyword fields over the budget, checked arguments and an exact projection."""
+    x, y = test_set[0][:8], test_set[1][:8]
+    seen = []
+
+    @A.register("test-overshoot")
+    def overshoot(m, xx, yy, eps, budget):
+        seen.append(budget)
+        return xx + 3 * eps  # outside the ball and [0, 1]: the registry projects
+
+    try:
+        assert "test-overshoot" in A.names()
+        x_adv = A.run_attack("test-overshoot", model, x, y, 0.05, seed=7)
+        assert torch.equal(x_adv, (x + 0.05).clamp(0, 1)) and seen[-1].seed == 7
+        assert torch.equal(overshoot(model, x, y, 0.05, A.Budget(steps=3)), x_adv)
+        assert seen[-1].steps == 3
+        with pytest.raises(ValueError, match="eps"):
+            overshoot(model, x, y, 2.0)
+        with pytest.raises(ValueError, match="registered twice"):
+            A.register("test-overshoot")
+        with pytest.raises(TypeError):
+            overshoot(model, x, y, 0.05, no_such_field=1)
+    finally:
+        del A.REGISTRY["test-overshoot"]
+    with pytest.raises(ValueError, match="unknown attack"):
+        A.run_attack("test-overshoot", model, x, y, 0.05)

@@ -6,6 +6,11 @@ Allowed imports between the project's packages (data flows one way):
     train -> core, quant, train        (training, attacks, energy: writes the run folder)
     hls   -> core, hls                 (HLS backend)
     rtl   -> core, rtl                 (RTL backend)
+
+Inside train, the attack library (train/attacks) sits below what uses it: it imports no other
+train module but train.data and the flow's trainer (train.experiment, for the transfer sources),
+and it alone imports ART, so every attack lives there and the suite (train.robustness) is
+only a suite.
 """
 from __future__ import annotations
 
@@ -38,6 +43,33 @@ def test_no_module_imports_a_stage_above_it(pkg):
     for path in sorted((ROOT / pkg).rglob("*.py")):
         used = _imports(path) - {"torch"}
         assert used <= ALLOWED[pkg], f"{path.relative_to(ROOT)} imports {sorted(used - ALLOWED[pkg])}"
+
+
+def _modules(path: Path) -> set[str]:
+    """Every module a file imports, by full name, function bodies included."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return out
+
+
+ATTACKS_MAY_IMPORT = ("train.attacks", "train.data", "train.experiment")
+
+
+def test_the_attack_library_is_below_the_suite_and_alone_imports_art():
+    for path in sorted((ROOT / "train" / "attacks").rglob("*.py")):
+        used = {m for m in _modules(path) if m.startswith("train.")}
+        above = {m for m in used if not m.startswith(ATTACKS_MAY_IMPORT)}
+        assert not above, f"{path.relative_to(ROOT)} imports {sorted(above)}"
+    for pkg in ("train", "quant"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            art = {m for m in _modules(path) if m == "art" or m.startswith("art.")}
+            if art:
+                assert (ROOT / "train" / "attacks") in path.parents, \
+                    f"{path.relative_to(ROOT)} imports {sorted(art)}: attacks live in train/attacks"
 
 
 @pytest.mark.parametrize("pkg", ["core", "hls", "rtl"])

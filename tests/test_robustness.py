@@ -46,10 +46,9 @@ def _bounds(x_adv, x, eps):
 def test_pgd_bounds_accuracy_and_restarts(small, loss, surrogate):
     model, _, x, y = small
     ok_clean = R.correct(model, x, y)
-    one = R.pgd(model, x, y, EPS, loss, steps=8, restarts=1, surrogate_name=surrogate,
-                progress=False)
-    two = R.pgd(model, x, y, EPS, loss, steps=8, restarts=2, surrogate_name=surrogate,
-                progress=False)
+    name = f"pgd-{loss}:{surrogate}"
+    one = A.run_attack(name, model, x, y, EPS, steps=8, restarts=1, progress=False)
+    two = A.run_attack(name, model, x, y, EPS, steps=8, restarts=2, progress=False)
     for xa in (one, two):
         _bounds(xa, x, EPS)
     ok1, ok2 = R.correct(model, one, y), R.correct(model, two, y)
@@ -59,13 +58,13 @@ def test_pgd_bounds_accuracy_and_restarts(small, loss, surrogate):
     assert not (ok2 & ~ok1).any()
     # ... and the margin of every surviving image is no larger
     with torch.no_grad():
-        m1 = R.margin(model(R.as_seen(model, one))[0], y)
-        m2 = R.margin(model(R.as_seen(model, two))[0], y)
+        m1 = A.margin(model(R.as_seen(model, one))[0], y)
+        m2 = A.margin(model(R.as_seen(model, two))[0], y)
     assert bool((m2[torch.from_numpy(ok2)] <= m1[torch.from_numpy(ok2)]).all())
     # the surrogate is restored, the attack is deterministic
     assert all(b.lif.surrogate == "pwl" for b in model.blocks if hasattr(b, "lif"))
-    assert torch.equal(two, R.pgd(model, x, y, EPS, loss, steps=8, restarts=2,
-                                  surrogate_name=surrogate, progress=False))
+    assert torch.equal(two, A.run_attack(name, model, x, y, EPS, steps=8, restarts=2,
+                                         progress=False))
 
 
 def test_worst_case_counts_an_image_only_if_every_attack_failed(monkeypatch):
@@ -183,8 +182,9 @@ def test_transfer_sources_are_trained_once_and_cached(small, cache):
     st = R.Settings(source_epochs=1, source_train_limit=600)
     logs = []
     for kind in ("snn", "ann"):
-        src = R.transfer_source(kind, model, cfg, st, cache, progress=False, log=logs.append)
-        again = R.transfer_source(kind, model, cfg, st, cache, progress=False, log=logs.append)
+        args = (kind, model, cfg, st.source_epochs, st.source_train_limit, cache)
+        src = A.transfer_source(*args, progress=False, log=logs.append)
+        again = A.transfer_source(*args, progress=False, log=logs.append)
         with torch.no_grad():
             assert torch.equal(src.logits(x), again.logits(x))
         assert A.accuracy(src, x, y) > 0.3  # it learned something (chance 0.1)
@@ -193,7 +193,7 @@ def test_transfer_sources_are_trained_once_and_cached(small, cache):
         assert R.correct(model, xa, y).mean() <= R.correct(model, x, y).mean()
     assert len([m for m in logs if m.startswith("training the transfer source")]) == 2
     assert len(list(cache.glob("*.pt"))) == 2
-    assert isinstance(src, R.FloatANN) and src.bits is None
+    assert isinstance(src, A.FloatANN) and src.bits is None
 
 
 def test_square_codes_same_images_from_golden_and_qat_scores(trained_run):
@@ -212,9 +212,9 @@ def test_square_codes_same_images_from_golden_and_qat_scores(trained_run):
         with torch.no_grad():
             return model(torch.from_numpy(c).float() / 256)[0].double().numpy()
 
-    adv_g, used_g = R.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
+    adv_g, used_g = A.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
                                    queries=25, seed=1, progress=False)
-    adv_q, used_q = R.square_codes(qat, codes, labels, radius, queries=25, seed=1, progress=False)
+    adv_q, used_q = A.square_codes(qat, codes, labels, radius, queries=25, seed=1, progress=False)
     assert adv_g.dtype == np.uint8 and np.array_equal(adv_g, adv_q)
     assert np.array_equal(used_g, used_q) and used_g.max() <= 25
     assert np.abs(adv_g.astype(int) - codes.astype(int)).max() <= radius
@@ -232,7 +232,7 @@ def test_hardware_square_beats_random_codes_of_the_same_radius(trained_run):
     net = load_network(run)
     codes, labels = load_vectors(run, "none", 40)
     radius = R.eps_to_codes(EPS)
-    adv, _ = R.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
+    adv, _ = A.square_codes(lambda c: golden.predict(net, c)[0], codes, labels, radius,
                             queries=100, seed=1, progress=False)
     rng = np.random.default_rng(0)
     noise = []

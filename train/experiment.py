@@ -246,6 +246,11 @@ def pgd_kw(args, eps):
     return dict(steps=args.pgd_steps, step=step, random_start=not args.no_random_start, seed=args.seed)
 
 
+def paper_budget(args, eps, progress: bool = True) -> attacks.Budget:
+    """The run's FGSM / PGD budget at eps (its sweep and vectors; fgsm reads only the seed)."""
+    return attacks.Budget(**pgd_kw(args, eps), batch_size=256, progress=progress)
+
+
 def default_out(args) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{args.dataset}-{args.method}-{args.quant}-{stamp}"
@@ -317,18 +322,18 @@ class Experiment:
         clean_acc = attacks.accuracy(model, xte, yte, seed=a.seed)
         n_att = min(a.attack_limit, len(xte))
         xa, ya = xte[:n_att], yte[:n_att]
-        kw = dict(progress=not a.no_progress)
-        x_fgsm = attacks.fgsm(model, xa, ya, a.eps, seed=a.seed, **kw)
-        x_pgd = attacks.pgd(model, xa, ya, a.eps, **pgd_kw(a, a.eps), **kw)
+        budget = paper_budget(a, a.eps, not a.no_progress)
+        x_fgsm = attacks.run_attack("fgsm", model, xa, ya, a.eps, budget)
+        x_pgd = attacks.run_attack("pgd", model, xa, ya, a.eps, budget)
         fgsm_acc, pgd_acc = attacks.accuracy(model, x_fgsm, ya), attacks.accuracy(model, x_pgd, ya)
         sweep = [{"attack": "fgsm", "eps": a.eps, "acc": fgsm_acc},
                  {"attack": "pgd", "eps": a.eps, "acc": pgd_acc}]
         for eps in a.sweep_eps:
             if eps == a.eps:
                 continue
-            for name in ("fgsm", "pgd"):
-                x_adv = attacks.run_attack(name, model, xa, ya, eps, batch_size=256, **kw,
-                                           **(pgd_kw(a, eps) if name == "pgd" else {"seed": a.seed}))
+            for name in attacks.ATTACKS:
+                x_adv = attacks.run_attack(name, model, xa, ya, eps,
+                                           paper_budget(a, eps, not a.no_progress))
                 sweep.append({"attack": name, "eps": eps, "acc": attacks.accuracy(model, x_adv, ya)})
         sweep.sort(key=lambda r: (r["attack"], r["eps"]))
         blackbox = self.blackbox(src, model, xa, ya)

@@ -7,7 +7,8 @@
 Every attack perturbs images x in [0, 1] inside the L-inf ball of radius eps; the model sees the
 8-bit input codes of the result (what RUN/vectors.npz holds and the hardware receives), and an
 image counts as robust only if the class (argmax of the readout accumulators, ties to the lowest
-index, the hardware's rule) is still right. The attacks:
+index, the hardware's rule) is still right. The attacks, by their names in the attack library
+(train.attacks; this module is the suite over it: no attack is implemented here):
 
   pgd-ce:S, pgd-cw:S   white-box PGD through the surrogate gradient S, for every surrogate of
                        quant.lif (the attacker picks the gradient estimate): --steps signed steps
@@ -50,14 +51,13 @@ models disagree on the hardware attack's images); 2 an error (missing run, bad f
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -65,7 +65,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads (see t
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
@@ -111,6 +110,14 @@ class Settings:
         d["surrogates"], d["families"] = list(self.surrogates), list(self.families)
         return d
 
+    def budget(self, sources: dict | None = None, progress: bool = True) -> attacks.Budget:
+        """The attack library's budget of these settings (the transfer sources by kind)."""
+        return attacks.Budget(seed=self.seed, progress=progress, steps=self.steps,
+                              restarts=self.restarts, step_max=self.step_max,
+                              step_min=self.step_min, queries=self.square_queries,
+                              p_init=self.square_p_init, transfer_steps=self.transfer_steps,
+                              sources=sources)
+
 
 # -- the model's view -------------------------------------------------------------------------
 def load_run(run) -> tuple[nn.Module, SimpleNamespace]:
@@ -153,23 +160,6 @@ def correct(model, x, y, seed: int = 0) -> np.ndarray:
     return (pred == y.cpu().long()).numpy()
 
 
-@contextlib.contextmanager
-def surrogate(model, name: str | None):
-    """Every LIF layer's backward through surrogate `name` (None: the trained one)."""
-    lifs = [b.lif for b in getattr(model, "blocks", ()) if hasattr(b, "lif")]
-    old = [lif.surrogate for lif in lifs]
-    if name is not None:
-        if name not in SURROGATES:
-            raise ValueError(f"unknown surrogate {name!r}; choose from {', '.join(SURROGATES)}")
-        for lif in lifs:
-            lif.surrogate = name
-    try:
-        yield
-    finally:
-        for lif, s in zip(lifs, old):
-            lif.surrogate = s
-
-
 class FrozenRate(nn.Module):
     """A rate-coded model whose Poisson input is one fixed, seeded pattern: spikes_t = [x > U_t]
     with U (T, C, H, W) uniform, the same for every image, as hardware whose pseudo-random
@@ -196,206 +186,6 @@ class FrozenRate(nn.Module):
         return self(x)[0] / self.u.shape[0]
 
 
-# -- white box --------------------------------------------------------------------------------
-def margin(acc: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """acc[y] - max over the other classes (> 0: right with a clear lead)."""
-    zy = acc.gather(1, y[:, None])[:, 0]
-    other = acc.masked_fill(F.one_hot(y, acc.shape[1]).bool(), -math.inf)
-    return zy - other.max(1).values
-
-
-def _objective(logits, y, loss):
-    if loss == "ce":
-        return F.cross_entropy(logits, y, reduction="sum")
-    if loss == "cw":
-        return -margin(logits, y).sum()
-    raise ValueError(f"unknown loss {loss!r}; choose ce or cw")
-
-
-def step_size(k: int, steps: int, eps: float, step_max: float, step_min: float) -> float:
-    """Step k of `steps`: cosine from step_max * eps down to step_min * eps."""
-    c = 0.5 * (1 + math.cos(math.pi * k / max(steps - 1, 1)))
-    return eps * (step_min + (step_max - step_min) * c)
-
-
-def pgd(model, x, y, eps: float, loss: str = "ce", steps: int = 50, restarts: int = 2,
-        surrogate_name: str | None = None, seed: int = 0, step_max: float = 0.25,
-        step_min: float = 0.025, keep: str = "best", batch_size: int = 500,
-        progress: bool = True, desc: str = "pgd") -> torch.Tensor:
-    """L-inf PGD with random restarts. Returns x_adv (same shape as x, inside the ball).
-
-    keep="best": per image the first iterate the model (on its 8-bit codes) got wrong, else the
-    iterate of lowest margin over all restarts; images already wrong are not attacked further
-    (the model's forward on an iterate is the hardware's arithmetic, so "wrong" is exact).
-    keep="last": the last iterate of each image's last restart (for transfer: no target queries).
-    """
-    attacks._check_eps(eps)
-    attacks._check_xy(model, x, y)
-    if keep not in ("best", "last"):
-        raise ValueError("keep must be 'best' or 'last'")
-    if int(steps) < 1 or int(restarts) < 1:
-        raise ValueError("steps and restarts must be >= 1")
-    x = x.detach().float()
-    out = x.clone()
-    if eps == 0.0:
-        return out
-    dev = attacks._device(model)
-    T = int(model.cfg.timesteps)
-    rate = model.cfg.encoding == "rate"
-    with attacks._attack_context(model, seed), surrogate(model, surrogate_name):
-        gen = torch.Generator().manual_seed(int(seed))
-        enc_gen = attacks._generator(model, seed + 1) if rate else None
-        n_batches = -(-len(x) // batch_size)
-        bar = tqdm(total=n_batches * restarts * steps, desc=desc, unit="step",
-                   disable=not progress, leave=False)
-        for i in range(0, len(x), batch_size):
-            xb, yb = x[i:i + batch_size].to(dev), y[i:i + batch_size].to(dev)
-            n = len(xb)
-            best = xb.clone()
-            best_m = torch.full((n,), math.inf, device=dev)
-            fooled = torch.zeros(n, dtype=torch.bool, device=dev)
-            lo, hi = (xb - eps).clamp(0, 1), (xb + eps).clamp(0, 1)
-            for r in range(restarts):
-                act = (~fooled).nonzero()[:, 0] if keep == "best" else torch.arange(n, device=dev)
-                if len(act) == 0:
-                    break
-                delta = (torch.rand(xb.shape, generator=gen) * 2 - 1).to(dev) * eps
-                xk = torch.minimum(torch.maximum(xb + delta, lo), hi)[act]
-                for k in range(steps + 1):
-                    xk.requires_grad_(k < steps)
-                    acc = model(attacks._encode(model, xk, enc_gen))[0]
-                    ya = yb[act]
-                    if keep == "best":
-                        with torch.no_grad():
-                            wrong = attacks.argmax_lowest(acc) != ya
-                            m = margin(acc, ya)
-                            better = wrong | (m < best_m[act])
-                            idx = act[better]
-                            best[idx] = xk.detach()[better]
-                            best_m[idx] = torch.where(wrong, -math.inf, m)[better]
-                            fooled[act[wrong]] = True
-                    if k == steps:
-                        break
-                    obj = _objective(acc / T, ya, loss)
-                    g, = torch.autograd.grad(obj, xk)
-                    with torch.no_grad():
-                        a = step_size(k, steps, eps, step_max, step_min)
-                        xk = xk.detach() + a * g.sign()
-                        xk = torch.minimum(torch.maximum(xk, lo[act]), hi[act])
-                        if keep == "best" and not rate:  # broken images leave the batch
-                            still = ~fooled[act]
-                            act, xk = act[still], xk[still]
-                    bar.update(1)
-                    if len(act) == 0:
-                        break
-                if keep == "last":
-                    best = xk.detach()
-            out[i:i + batch_size] = best.cpu()
-        bar.close()
-    # exact bounds (the arithmetic above stays inside them; this is the contract)
-    return torch.minimum(torch.maximum(out, x - eps), x + eps).clamp_(0.0, 1.0)
-
-
-# -- transfer sources -------------------------------------------------------------------------
-class FloatANN(nn.Module):
-    """The SNN's topology as a float ANN: its convs / dense layers with ReLU instead of LIF
-    neurons, max pooling, the same readout; no bias (as the SNN). The forward has the SNN's
-    signature so that the flow's train_model and attacks take it: acc = logits * T."""
-
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.cfg = ModelConfig(**{**cfg.to_dict(), "quant": "float", "encoding": "direct"})
-        self.bits = None
-        layers, s = [], tuple(self.cfg.in_shape)
-        for tok in self.cfg.layers:
-            kind, arg = tok[0], tok[1:]
-            if kind == "c":
-                layers += [nn.Conv2d(s[0], int(arg), 3, padding=1, bias=False), nn.ReLU()]
-                s = (int(arg), *s[1:])
-            elif kind == "p":
-                layers.append(nn.MaxPool2d(int(arg)))
-                s = (s[0], s[1] // int(arg), s[2] // int(arg))
-            elif kind in "fr":
-                n_out = self.cfg.n_classes if kind == "r" else int(arg)
-                if len(s) == 3:
-                    layers.append(nn.Flatten())
-                    s = (s[0] * s[1] * s[2],)
-                layers.append(nn.Linear(s[0], n_out, bias=False))
-                if kind == "f":
-                    layers.append(nn.ReLU())
-                s = (n_out,)
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x, state=None, timesteps=None, record=False, keep_state=True):
-        T = int(timesteps or self.cfg.timesteps)
-        return self.net(x) * T, [], []
-
-    def logits(self, x, timesteps=None):
-        return self.net(x)
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("HIRE_SNN_CACHE")
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else (Path(xdg) if xdg else Path.home() / ".cache") / "hire-snn"
-    return root / "transfer"
-
-
-def _source_args(cfg, st: Settings):
-    return SimpleNamespace(batch_size=128, lr=2e-3, periods=1, train_eps=0.0, eps_ramp=0.0,
-                           timesteps=8, encoding="direct", no_progress=True)
-
-
-def transfer_source(kind: str, model, cfg, st: Settings, cache: Path | None = None,
-                    progress: bool = True, log=print) -> nn.Module:
-    """The cached transfer source of this network (kind "snn" or "ann"), trained when missing.
-
-    snn: the run's network with direct input, T=8, standard BPTT; ann: FloatANN. Both from seed
-    10007 (10008 if the run itself used 10007), --source-epochs on the training set."""
-    from train.experiment import seed_everything, train_model
-    cache = cache or cache_dir()
-    seed = 10007 if getattr(cfg, "seed", 0) != 10007 else 10008
-    mcfg = ModelConfig(**{**model.cfg.to_dict(), "encoding": "direct",
-                          "timesteps": model.cfg.timesteps if model.cfg.encoding == "direct" else 8})
-    ident = {"kind": kind, "model": mcfg.to_dict(), "dataset": cfg.dataset, "seed": seed,
-             "epochs": st.source_epochs, "train_limit": st.source_train_limit, "version": 1}
-    if kind == "ann":
-        ident["model"] = {k: v for k, v in ident["model"].items() if k in ("arch", "in_shape",
-                                                                           "n_classes", "layers")}
-    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:12]
-    path = cache / f"{kind}-{cfg.dataset}-{key}.pt"
-    if path.is_file():
-        try:
-            if kind == "snn":
-                return ckpt.load(path)[0]
-            ann = FloatANN(mcfg)
-            ann.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
-            return ann.eval()
-        except (ckpt.CheckpointError, RuntimeError, OSError, ValueError) as e:
-            log(f"transfer source {path} unreadable ({e}); training it again")
-    try:
-        xtr, ytr = data.load(cfg.dataset, "train", getattr(cfg, "data_dir", None), st.source_train_limit)
-    except data.DataError as e:
-        raise RunError(str(e)) from e
-    log(f"training the transfer source ({kind}, seed {seed}, {st.source_epochs} epoch(s) on "
-        f"{len(xtr)} images) into {path}")
-    seed_everything(seed)
-    torch.manual_seed(seed)
-    from quant.model import QuantSNN
-    src = QuantSNN(mcfg) if kind == "snn" else FloatANN(mcfg)
-    a = _source_args(cfg, st)
-    a.timesteps = int(mcfg.timesteps)
-    a.no_progress = not progress
-    train_model(src, xtr, ytr, a, st.source_epochs, "standard", seed, torch.device("cpu"),
-                desc=f"transfer source ({kind})")
-    src.eval()
-    if kind == "snn":
-        ckpt.save(path, src, extra={"transfer_source": ident})
-    else:
-        with atomic_file(path) as tmp:
-            torch.save(src.state_dict(), tmp)
-    return src
-
 
 # -- the suite --------------------------------------------------------------------------------
 def attack_names(st: Settings, model) -> list[str]:
@@ -406,7 +196,7 @@ def attack_names(st: Settings, model) -> list[str]:
     if "square" in st.families:
         names.append("square")
     if "transfer" in st.families:
-        names += ["transfer-snn", "transfer-ann"]
+        names += [f"transfer-{kind}" for kind in attacks.SOURCES]
     return names
 
 
@@ -415,19 +205,11 @@ def is_white_box(name: str) -> bool:
 
 
 def run_attack(name, model, x, y, eps, st: Settings, sources=None, progress=True):
-    """x_adv of one attack of the suite."""
-    if name.startswith("pgd-"):
-        loss, sur = name[4:].split(":")
-        return pgd(model, x, y, eps, loss, st.steps, st.restarts, sur, st.seed, st.step_max,
-                   st.step_min, progress=progress, desc=f"{name} eps={eps:.4f}")
-    if name == "square":
-        return attacks.square(model, x, y, eps, queries=st.square_queries, p_init=st.square_p_init,
-                              seed=st.seed, batch_size=len(x), progress=progress)
-    if name.startswith("transfer-"):
-        src = sources[name.split("-", 1)[1]]
-        return pgd(src, x, y, eps, "ce", st.transfer_steps, 1, None, st.seed, 0.25, 0.25,
-                   keep="last", progress=progress, desc=f"{name} eps={eps:.4f}")
-    raise ValueError(f"unknown attack {name!r}")
+    """x_adv of one attack of the suite (the library's attack `name` on the suite's budget)."""
+    budget = st.budget(sources, progress)
+    if name == "square":  # one ART generate over all images (its random draws are per batch)
+        budget = replace(budget, batch_size=len(x))
+    return attacks.run_attack(name, model, x, y, eps, budget)
 
 
 def _clock():
@@ -439,9 +221,10 @@ def evaluate(model, cfg, x, y, eps_list, st: Settings, progress=True, log=print,
     names = attack_names(st, model)
     sources = {}
     if "transfer" in st.families:
-        for kind in ("snn", "ann"):
+        for kind in attacks.SOURCES:
             w0, c0 = _clock()
-            sources[kind] = transfer_source(kind, model, cfg, st, cache, progress, log)
+            sources[kind] = attacks.transfer_source(kind, model, cfg, st.source_epochs,
+                                                    st.source_train_limit, cache, progress, log)
             w1, c1 = _clock()
             if w1 - w0 > 1:
                 log(f"transfer source {kind}: {w1 - w0:.0f} s ({c1 - c0:.0f} s CPU)")
@@ -456,8 +239,6 @@ def evaluate(model, cfg, x, y, eps_list, st: Settings, progress=True, log=print,
             w0, c0 = _clock()
             x_adv = run_attack(name, model, x, y, eps, st, sources, progress)
             w1, c1 = _clock()
-            if float((x_adv - x).abs().max()) > eps + 1e-6 or x_adv.min() < 0 or x_adv.max() > 1:
-                raise AssertionError(f"{name} left the eps-ball or [0, 1]")  # never: a bug
             ok = correct(model, x_adv, y, st.seed)
             ok_all[name] = ok
             row["accuracy"][name] = float(ok.mean())
@@ -489,11 +270,11 @@ def masking_check(model, x, y, eps_list, st: Settings, threshold: float, results
                   progress=True, log=print) -> dict:
     """PGD (CE and CW through the trained surrogate) at growing eps; flags of gradient masking."""
     accs = []
+    budget = replace(st.budget(progress=progress), restarts=1)
     for eps in eps_list:
         ok = correct(model, x, y, st.seed)
-        for loss in ("ce", "cw"):
-            x_adv = pgd(model, x, y, eps, loss, st.steps, 1, None, st.seed, st.step_max,
-                        st.step_min, progress=progress, desc=f"masking pgd-{loss} eps={eps:.3f}")
+        for loss in attacks.LOSSES:
+            x_adv = attacks.run_attack(f"pgd-{loss}", model, x, y, eps, budget)
             ok &= correct(model, x_adv, y, st.seed)
         accs.append(float(ok.mean()))
         log(f"  masking check eps {eps:.3f}: {ok.mean():.4f}")
@@ -516,75 +297,6 @@ def masking_check(model, x, y, eps_list, st: Settings, threshold: float, results
 
 
 # -- the hardware attack ----------------------------------------------------------------------
-def _p_selection(p_init: float, it: int, n_iters: int) -> float:
-    """The fraction of pixels a square covers at iteration `it` (Andriushchenko et al. 2020)."""
-    it = int(it / n_iters * 10000)
-    for bound, div in ((10, 1), (50, 2), (200, 4), (500, 8), (1000, 16), (2000, 32), (4000, 64),
-                       (6000, 128), (8000, 256)):
-        if it <= bound:
-            return p_init / div
-    return p_init / 512
-
-
-def square_codes(scores, codes: np.ndarray, labels: np.ndarray, radius: int, queries: int = 300,
-                 p_init: float = 0.3, seed: int = 0, progress: bool = True, desc: str = "square"):
-    """L-inf Square attack (Andriushchenko et al. 2020) on 8-bit codes, scored by `scores`.
-
-    scores(codes uint8 (n, C, H, W)) -> (n, classes) array (e.g. the golden model's readout
-    accumulators). Codes move inside [c - radius, c + radius] and [0, 255]; the loss is the
-    margin score[y] - max other; an image stops when the class (argmax, ties to the lowest
-    index) is wrong. One query per image per iteration. Deterministic for a seed.
-    Returns (adversarial codes uint8, queries used per image).
-    """
-    rng = np.random.default_rng(seed)
-    c0 = codes.astype(np.int16)
-    lo, hi = np.clip(c0 - radius, 0, 255), np.clip(c0 + radius, 0, 255)
-    n, ch, h, w = codes.shape
-    y = np.asarray(labels, np.int64)
-
-    def evaluate(c, yy):
-        s = np.asarray(scores(c.astype(np.uint8)), np.float64)
-        zy = s[np.arange(len(s)), yy]
-        other = s.copy()
-        other[np.arange(len(s)), yy] = -np.inf
-        wrong = np.argmax(s, axis=1) != yy  # numpy's argmax: ties to the lowest index
-        return zy - other.max(1), wrong
-
-    # init: vertical stripes of +-radius
-    best = np.clip(c0 + radius * rng.choice([-1, 1], size=(n, ch, 1, w)), lo, hi)
-    m, wrong = evaluate(best, y)
-    used = np.ones(n, np.int64)
-    bar = tqdm(range(queries - 1), desc=desc, unit="query", disable=not progress, leave=False)
-    rows, cols = np.arange(h)[None, :], np.arange(w)[None, :]
-    for it in bar:
-        act = np.flatnonzero(~wrong)
-        if len(act) == 0:
-            break
-        p = _p_selection(p_init, it, queries)
-        s = min(max(int(round(math.sqrt(p * h * w))), 1), h - 1)
-        k = len(act)
-        r0 = rng.integers(0, h - s + 1, size=k)
-        q0 = rng.integers(0, w - s + 1, size=k)
-        win = (((rows >= r0[:, None]) & (rows < r0[:, None] + s))[:, None, :, None]
-               & ((cols >= q0[:, None]) & (cols < q0[:, None] + s))[:, None, None, :])
-        sign = rng.choice([-1, 1], size=(k, ch, 1, 1))
-        cur = best[act]
-        new = np.where(win, np.clip(c0[act] + radius * sign, lo[act], hi[act]), cur)
-        same = ~(new != cur).reshape(k, -1).any(1)  # the window changed nothing: flip its sign
-        if same.any():
-            flip = np.where(win, np.clip(c0[act] - radius * sign, lo[act], hi[act]), cur)
-            new[same] = flip[same]
-        m_new, wrong_new = evaluate(new, y[act])
-        used[act] += 1
-        better = (m_new < m[act]) | wrong_new
-        best[act[better]] = new[better]
-        m[act[better]] = m_new[better]
-        wrong[act[wrong_new]] = True
-        if it % 20 == 0:
-            bar.set_postfix(robust=f"{(~wrong).mean():.3f}")
-    return best.astype(np.uint8), used
-
-
 def eps_to_codes(eps: float) -> int:
     """The largest code step within eps: the input value is code * 2^-8."""
     return int(math.floor(eps * 2 ** INPUT_FRAC_BITS + 1e-9))
@@ -605,7 +317,7 @@ def hardware_attack(run, eps: float, queries: int, p_init: float, seed: int, key
         return golden.predict(net, c, chunk=250)[0]
 
     w0, c0 = _clock()
-    adv, used = square_codes(scores, codes, labels, radius, queries, p_init, seed, progress,
+    adv, used = attacks.square_codes(scores, codes, labels, radius, queries, p_init, seed, progress,
                              desc=f"hardware square eps={eps:.4f}")
     w1, c1 = _clock()
     acc_g, pred_g = golden.predict(net, adv)

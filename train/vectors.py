@@ -33,11 +33,9 @@ def make_vectors(run_dir, attack: str = "none", limit: int | None = None, eps: f
     a = SimpleNamespace(**cfg)
     x, y = data.load(a.dataset, "test", a.data_dir, limit)
     eps = a.eps if eps is None else eps
-    if attack == "fgsm":
-        x = attacks.fgsm(model, x, y, eps, seed=a.seed, progress=progress)
-    elif attack == "pgd":
-        from train.experiment import pgd_kw
-        x = attacks.pgd(model, x, y, eps, **pgd_kw(a, eps), progress=progress)
+    if attack in attacks.ATTACKS:
+        from train.experiment import paper_budget
+        x = attacks.run_attack(attack, model, x, y, eps, paper_budget(a, eps, progress))
     elif attack != "none":
         raise ValueError(f"unknown attack {attack!r}")
     return model.input_codes(x).numpy(), y.numpy().astype(np.int64)
