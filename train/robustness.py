@@ -78,9 +78,7 @@ from quant.quantizers import INPUT_FRAC_BITS  # noqa: E402
 from train import attacks, data  # noqa: E402
 
 DEFAULT_EPS = (8 / 255, 0.1)
-WHITE_BOX = ("pgd-ce", "pgd-cw")
-BLACK_BOX = ("square", "transfer-snn", "transfer-ann")
-FAMILIES = ("pgd", "square", "transfer")
+FAMILIES = attacks.families()   # every attack registered with a SuiteEntry (train/attacks)
 HW_KEY = "hw_square"
 
 
@@ -189,19 +187,14 @@ class FrozenRate(nn.Module):
 
 # -- the suite --------------------------------------------------------------------------------
 def attack_names(st: Settings, model) -> list[str]:
-    names = []
-    if "pgd" in st.families:
-        for s in st.surrogates:
-            names += [f"{w}:{s}" for w in WHITE_BOX]
-    if "square" in st.families:
-        names.append("square")
-    if "transfer" in st.families:
-        names += [f"transfer-{kind}" for kind in attacks.SOURCES]
-    return names
+    """The suite's attacks: every registered one of the chosen families, white-box ones through
+    each chosen surrogate, in registration order."""
+    return [n for n, e in attacks.SUITE.items() if e.family in st.families
+            and (e.surrogate is None or e.surrogate in st.surrogates)]
 
 
 def is_white_box(name: str) -> bool:
-    return name.startswith("pgd-")
+    return attacks.SUITE[name].white_box
 
 
 def run_attack(name, model, x, y, eps, st: Settings, sources=None, progress=True):

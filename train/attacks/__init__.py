@@ -31,8 +31,8 @@ import importlib
 import pkgutil
 
 from train.attacks._common import accuracy, argmax_lowest, poisson, predict
-from train.attacks._registry import (ATTACKS, PAPER_EPS, PAPER_PGD, REGISTRY, Budget, names,
-                                     register, run_attack, sweep)
+from train.attacks._registry import (ATTACKS, PAPER_EPS, PAPER_PGD, REGISTRY, SUITE, Budget,
+                                     SuiteEntry, families, names, register, run_attack, sweep)
 from train.attacks.fgsm import fgsm
 from train.attacks.pgd import LOSSES, margin, pgd
 from train.attacks.square import square, square_codes
@@ -42,7 +42,7 @@ for _m in pkgutil.iter_modules(__path__):  # every attack module registers itsel
     if not _m.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_m.name}")
 
-__all__ = ["ATTACKS", "LOSSES", "PAPER_EPS", "PAPER_PGD", "REGISTRY", "SOURCES", "Budget",
-           "FloatANN", "accuracy", "argmax_lowest", "fgsm", "margin", "names", "pgd", "poisson",
+__all__ = ["ATTACKS", "LOSSES", "PAPER_EPS", "PAPER_PGD", "REGISTRY", "SOURCES", "SUITE", "Budget",
+           "FloatANN", "SuiteEntry", "families", "accuracy", "argmax_lowest", "fgsm", "margin", "names", "pgd", "poisson",
            "predict", "register", "run_attack", "square", "square_codes", "sweep", "transfer",
            "transfer_source"]

@@ -21,6 +21,18 @@ PAPER_PGD = dict(steps=7, step=0.01, random_start=True)  # Budget's defaults
 ATTACKS = ("fgsm", "pgd")  # the paper's protocol: what a run sweeps and saves as vectors
 
 REGISTRY: dict = {}
+SUITE: dict = {}   # name -> SuiteEntry, for the attacks train.robustness runs
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """How the strong suite (train.robustness) runs an attack: its family (`--attacks`), white
+    or black box (the masking check compares them), and the surrogate gradient a white-box
+    attack goes through (the suite runs those of `--surrogates`)."""
+
+    family: str
+    white_box: bool
+    surrogate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,8 +84,9 @@ class Budget:
         return default if self.batch_size is None else self.batch_size
 
 
-def register(name: str, /, **bound):
-    """Decorator: `fn(model, x, y, eps, budget, **bound) -> x_adv` becomes the attack `name`.
+def register(name: str, /, suite: SuiteEntry | None = None, **bound):
+    """Decorator: `fn(model, x, y, eps, budget, **bound) -> x_adv` becomes the attack `name`;
+    with `suite`, train.robustness runs it too (no list there to edit).
 
     Returns the attack as the library exports it: `attack(model, x, y, eps, budget=None,
     **fields)`, where fields override the budget's (`fgsm(model, x, y, eps, seed=3)`); it
@@ -98,6 +111,8 @@ def register(name: str, /, **bound):
             return torch.minimum(torch.maximum(x_adv, x0 - eps), x0 + eps).clamp_(0.0, 1.0)
 
         REGISTRY[name] = attack
+        if suite is not None:
+            SUITE[name] = suite
         return attack
 
     return deco
@@ -106,6 +121,11 @@ def register(name: str, /, **bound):
 def names() -> tuple[str, ...]:
     """Every registered attack, in registration order."""
     return tuple(REGISTRY)
+
+
+def families() -> tuple[str, ...]:
+    """The suite's attack families, in registration order."""
+    return tuple(dict.fromkeys(e.family for e in SUITE.values()))
 
 
 def get(name: str):

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from quant.lif import SURROGATES
 from train.attacks._common import argmax_lowest, attack_context, device, encode, generator, run_art
-from train.attacks._registry import register
+from train.attacks._registry import SuiteEntry, register
 
 LOSSES = ("ce", "cw")
 
@@ -163,10 +163,11 @@ def _strong(model, x, y, eps, budget, loss, surrogate_name, name):
 
 
 def _register_strong():
-    for loss in LOSSES:
-        for sur in (None, *SURROGATES):
+    for sur in (None, *SURROGATES):   # the suite runs pgd-ce:S, pgd-cw:S for each surrogate S
+        for loss in LOSSES:
             name = f"pgd-{loss}" + (f":{sur}" if sur else "")
-            register(name, loss=loss, surrogate_name=sur, name=name)(_strong)
+            suite = SuiteEntry("pgd", white_box=True, surrogate=sur) if sur else None
+            register(name, suite=suite, loss=loss, surrogate_name=sur, name=name)(_strong)
 
 
 _register_strong()

@@ -13,10 +13,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from train.attacks._common import run_art
-from train.attacks._registry import register
+from train.attacks._registry import SuiteEntry, register
 
 
-@register("square")
+@register("square", suite=SuiteEntry("square", white_box=False))
 def square(model, x, y, eps, budget):
     """ART's Square attack: random square patches of +-eps kept when they lower the margin of
     the model's logits; `queries` iterations, one restart, no gradient. Reads queries, p_init,

@@ -20,7 +20,7 @@ from quant import checkpoint as ckpt
 from quant.model import ModelConfig, QuantSNN
 from train import data
 from train.attacks._common import accuracy, check_images
-from train.attacks._registry import PAPER_EPS, register, run_attack
+from train.attacks._registry import PAPER_EPS, SuiteEntry, register, run_attack
 from train.attacks.pgd import search
 
 SOURCES = ("snn", "ann")
@@ -53,7 +53,8 @@ def _transfer(model, x, y, eps, budget, kind, name):
 
 def _register_transfer():
     for kind in SOURCES:
-        register(f"transfer-{kind}", kind=kind, name=f"transfer-{kind}")(_transfer)
+        register(f"transfer-{kind}", suite=SuiteEntry("transfer", white_box=False), kind=kind,
+                 name=f"transfer-{kind}")(_transfer)
 
 
 _register_transfer()
