@@ -115,6 +115,27 @@ def _random_sign_noise(x, eps, seed):
     return (x + eps * (torch.randint(0, 2, x.shape, generator=g) * 2 - 1)).clamp(0, 1)
 
 
+@pytest.mark.parametrize("loss", ["ce", "dlr"])
+def test_apgd_breaks_images_through_every_surrogate_and_enters_the_worst_case(small, loss):
+    """AutoAttack's APGD-CE / APGD-DLR (ART) through each surrogate: inside the ball, below
+    clean accuracy on the fixture at eps 0.1, and part of the suite's per-image worst case."""
+    model, _, x, y = small
+    ok_clean = R.correct(model, x, y)
+    budget = A.Budget(steps=10, progress=False)
+    for sur in ("pwl", "fast-sigmoid", "atan"):
+        xa = A.run_attack(f"apgd-{loss}:{sur}", model, x, y, EPS, budget)
+        _bounds(xa, x, EPS)
+        assert R.correct(model, xa, y).mean() < ok_clean.mean(), sur
+    st = R.Settings(steps=10, surrogates=("pwl",), families=("apgd",))
+    assert R.attack_names(st, model) == ["apgd-ce:pwl", "apgd-dlr:pwl"]
+    assert all(R.is_white_box(n) for n in R.attack_names(st, model))
+    _, rows, per_image, _ = R.evaluate(model, None, x, y, [EPS], st, progress=False,
+                                       log=lambda *a: None)
+    worst = per_image[EPS]["worst"]
+    assert rows[0]["worst_case"] == worst.mean() <= min(rows[0]["accuracy"].values())
+    assert not (worst & ~per_image[EPS][f"apgd-{loss}:pwl"]).any()
+
+
 def test_square_attack_beats_random_noise_of_the_same_budget(small):
     """Square's search must be worth its queries: on the trained fixture it leaves at least 10
     points less accuracy than any of three random +-eps patterns (measured: 0.55 vs >= 0.725)."""
@@ -263,7 +284,8 @@ def test_cli_suite_and_hardware_attack_through_csim(trained_run, tmp_path, cache
     assert "worst case" in r.stdout and "pgd-cw:atan" in r.stdout
     assert rep == json.loads((run / "robustness.json").read_text())
     assert rep["images"] == 24 and [round(e["eps"], 6) for e in rep["results"]] == [0.031373, 0.1]
-    names = {f"{w}:{s}" for w in ("pgd-ce", "pgd-cw") for s in ("pwl", "fast-sigmoid", "atan")}
+    names = {f"{w}:{s}" for w in ("pgd-ce", "pgd-cw", "apgd-ce", "apgd-dlr")
+             for s in ("pwl", "fast-sigmoid", "atan")}
     names |= {"square", "transfer-snn", "transfer-ann"}
     for res in rep["results"]:
         assert set(res["accuracy"]) == names

@@ -1,5 +1,6 @@
 """Training schedules and the run CLI: pass counts, determinism, bad flags."""
 import argparse
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -55,13 +56,58 @@ def _model(seed=0, quant="4bit"):
 def test_hire_does_no_more_passes_than_standard(fmnist_small):
     x, y = fmnist_small
     counts = {}
-    for method in ("standard", "hire"):
+    for method in ("standard", "hire", "fgsm-at", "pgd-at"):
         m = _model()
         c = FrameCounter(m)
         train_model(m, x, y, _args(), 1, method, 0, torch.device("cpu"))
         counts[method] = (c.fwd, c.bwd)
     n_layers = 2  # conv1, conv2 spike
-    assert counts["standard"] == counts["hire"] == (256 * 8 * n_layers, 256 * 8 * n_layers)
+    one = (256 * 8 * n_layers, 256 * 8 * n_layers)
+    assert counts["standard"] == counts["hire"] == one
+    # the baselines' cost: 1 + steps passes forward and back per update (2 and 8)
+    assert counts["fgsm-at"] == tuple(2 * v for v in one)
+    assert counts["pgd-at"] == tuple(8 * v for v in one)
+
+
+def test_adversarial_training_crafts_inside_the_ball_and_trains_on_it(fmnist_small):
+    """The crafted image lies in the eps-ball and [0, 1], hurts the model more than its random
+    start does, leaves the parameters' gradients alone; the update sees the crafted image."""
+    from train.adversarial import adversarial_step, at_settings, craft
+    x, y = fmnist_small[0][:64], fmnist_small[1][:64]
+    m = _model()
+    train_model(m, fmnist_small[0], fmnist_small[1], _args(), 1, "standard", 0,
+                torch.device("cpu"))
+    m.train()
+    for p in m.parameters():
+        p.grad = None
+    eps = 8 / 255
+    assert at_settings("fgsm-at", None, None) == (1, 1.25)
+    assert at_settings("pgd-at", None, 0.5) == (7, 0.5)
+
+    def loss_of(xx):
+        with torch.no_grad():
+            return float(torch.nn.functional.cross_entropy(m(xx, timesteps=8)[0] / 8, y))
+
+    start = craft(m, x, y, 8, eps, 0, eps, torch.Generator().manual_seed(1))
+    for steps, step in ((1, 1.25 * eps), (7, 2.5 * eps / 7)):
+        xa = craft(m, x, y, 8, eps, steps, step, torch.Generator().manual_seed(1))
+        assert float((xa - x).abs().max()) <= eps + 1e-6 and 0 <= xa.min() and xa.max() <= 1
+        assert loss_of(xa) > loss_of(start) > loss_of(x) - 0.05
+    assert all(p.grad is None for p in m.parameters())
+    want = craft(m, x, y, 8, eps, 1, 1.25 * eps, torch.Generator().manual_seed(1))
+    seen = []
+    forward = m.forward
+
+    def spy(inp, *a, **k):
+        seen.append(inp.detach().clone())
+        return forward(inp, *a, **k)
+
+    m.forward = spy
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+    before = [p.detach().clone() for p in m.parameters()]
+    adversarial_step(m, m, opt, x, y, 8, eps, 1, 1.25 * eps, torch.Generator().manual_seed(1))
+    assert len(seen) == 2 and torch.equal(seen[1], want)  # craft, then train on the crafted
+    assert any(not torch.equal(b, p) for b, p in zip(before, m.parameters()))
 
 
 def test_hire_updates_once_per_period(fmnist_small, monkeypatch):
@@ -112,6 +158,20 @@ def _cli(*args, cwd):
                           capture_output=True, text=True, timeout=120)
 
 
+def test_adversarial_training_baseline_runs_from_the_command_line(tmp_path):
+    """--method pgd-at end to end on a small slice: the run folder says what it trained with,
+    and seconds per epoch are recorded (the cost axis of the comparison)."""
+    out = tmp_path / "run"
+    r = _cli("--method", "pgd-at", "--at-steps", "3", "--train-limit", "256", "--epochs", "1",
+             "--test-limit", "64", "--attack-limit", "16", "--blackbox-epochs", "0",
+             "--sweep-eps", "0.1", "--no-progress", "--out", str(out), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["config"]["method"] == "pgd-at" and m["config"]["at_steps"] == 3
+    assert len(m["train_seconds_per_epoch"]) == 1 and m["train_seconds_per_epoch"][0] > 0
+    assert "pgd-at (3 x 0.357 eps steps" in r.stdout
+
+
 @pytest.mark.parametrize("flags,message", [
     (["--quant", "3bit"], "--quant"),
     (["--eps", "2"], "eps must be in [0, 1]"),
@@ -125,6 +185,9 @@ def _cli(*args, cwd):
     (["--leak-shift", "1,x"], "expected integers"),
     (["--consistency", "-1"], "--consistency must be >= 0"),
     (["--noise-init", "gaussian"], "--noise-init"),
+    (["--method", "trades"], "--method"),
+    (["--method", "pgd-at", "--at-step", "0"], "--at-step must be > 0"),
+    (["--at-steps", "3"], "apply to --method fgsm-at or pgd-at"),
 ])
 def test_bad_flags_are_refused(tmp_path, flags, message):
     r = _cli(*flags, cwd=tmp_path)

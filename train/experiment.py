@@ -19,6 +19,7 @@ from quant.export import ExportError, to_ir
 from core import ir as IR
 from quant.model import ModelConfig, QuantSNN
 from train import attacks, data, energy
+from train.adversarial import AT_DEFAULTS, adversarial_step, at_settings
 from train.hire import NoiseBank, hire_step, scheduled_eps, standard_step
 
 
@@ -210,6 +211,9 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     consistency = float(getattr(args, "consistency", 0.0) or 0.0)
     g_noise = torch.Generator().manual_seed(seed + 104729 * (dist.rank + 1))
     bank = NoiseBank(len(x), x.shape[1:]) if method == "hire" and init == "persistent" else None
+    if method in AT_DEFAULTS:
+        at_steps, at_step = at_settings(method, getattr(args, "at_steps", None),
+                                        getattr(args, "at_step", None))
     seconds = []
     for ep in range(epochs):
         perm = torch.randperm(len(x), generator=g)
@@ -225,6 +229,10 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
                 loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, eps, rate_fn,
                                  step=eps * step_ratio, init=init, generator=g_noise,
                                  bank=bank, idx=idx, consistency=consistency)
+            elif method in AT_DEFAULTS:
+                eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
+                loss = adversarial_step(model, net, opt, xb, yb, args.timesteps, eps, at_steps,
+                                        eps * at_step, g_noise, rate_fn)
             else:
                 loss = standard_step(net, opt, xb, yb, args.timesteps, rate_fn)
             losses.append(loss)
@@ -404,11 +412,20 @@ class Experiment:
                          pgd=model.input_codes(x_pgd).numpy(), labels=y.numpy().astype(np.int64),
                          eps=np.float64(self.args.eps))
 
+    def method_detail(self) -> str:
+        a = self.args
+        if a.method == "hire":
+            return f" (N={a.periods}, train eps={a.train_eps:.4f})"
+        if a.method in AT_DEFAULTS:
+            steps, step = at_settings(a.method, a.at_steps, a.at_step)
+            return f" ({steps} x {step:.3g} eps steps, train eps={a.train_eps:.4f})"
+        return ""
+
     def summary(self, m):
         a = self.args
         rows = [("run", str(self.out)),
                 ("model", f"{a.arch} {a.quant} T={a.timesteps} {a.encoding}, {a.method}"
-                          + (f" (N={a.periods}, train eps={a.train_eps:.4f})" if a.method == "hire" else "")),
+                          + self.method_detail()),
                 ("train s/epoch", f"{np.mean(m['train_seconds_per_epoch']):.1f}"),
                 ("clean acc", f"{m['clean_acc']:.4f} ({m['clean_images']} images)"),
                 (f"FGSM eps={a.eps:.4f}", f"{m['fgsm_acc']:.4f}"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-METHODS = ("standard", "hire")
+METHODS = ("standard", "hire", "fgsm-at", "pgd-at")  # the last two: train/adversarial.py
 
 
 def split_periods(T: int, n: int) -> list[int]:

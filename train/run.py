@@ -147,13 +147,22 @@ def parser() -> argparse.ArgumentParser:
                    help="attack and save vectors for the first N test images (default 1000)")
     g = ap.add_argument_group("training")
     g.add_argument("--method", choices=METHODS, default="hire",
-                   help="hire: crafted input noise from the timesteps (default); standard: plain BPTT")
+                   help="hire: crafted input noise from the timesteps (default); standard: plain "
+                        "BPTT; fgsm-at / pgd-at: adversarial-training baselines (train/"
+                        "adversarial.py: FGSM with a random start, Wong et al. 2020; PGD, Madry et "
+                        "al. 2018), budget --train-eps")
+    g.add_argument("--at-steps", type=positive_int, default=None,
+                   help="adversarial training: signed-gradient steps per minibatch (default 1 "
+                        "for fgsm-at, 7 for pgd-at)")
+    g.add_argument("--at-step", type=number, default=None,
+                   help="adversarial training: the step as a multiple of --train-eps (default "
+                        "1.25 for fgsm-at, 2.5/7 for pgd-at)")
     g.add_argument("--periods", type=positive_int, default=2, help="HIRE periods N per minibatch (default 2)")
     g.add_argument("--train-eps", type=eps_value, default=None,
-                   help="HIRE noise budget (default 11/255 on fashion-mnist, for the default "
-                        "network and leaks: the strongest that keeps clean accuracy at 88%%, by "
-                        "the strong suite, docs/TRAINING.md; 8/255 on digits; 2/255 on CIFAR as "
-                        "in the paper)")
+                   help="HIRE noise budget, and the adversarial-training budget (default 11/255 "
+                        "on fashion-mnist, for the default network and leaks: the strongest that "
+                        "keeps clean accuracy at 88%%, by the strong suite, docs/TRAINING.md; "
+                        "8/255 on digits; 2/255 on CIFAR as in the paper)")
     g.add_argument("--eps-ramp", type=fraction, default=0.0,
                    help="HIRE noise schedule: the budget grows linearly from 0 to --train-eps over "
                         "this fraction of the training batches (default 0: constant)")
@@ -217,6 +226,10 @@ def main(argv=None):
         ap.error("--noise-step must be > 0")
     if args.consistency < 0:
         ap.error("--consistency must be >= 0")
+    if args.at_step is not None and args.at_step <= 0:
+        ap.error("--at-step must be > 0")
+    if (args.at_steps is not None or args.at_step is not None) and not args.method.endswith("-at"):
+        ap.error("--at-steps / --at-step apply to --method fgsm-at or pgd-at")
     import torch
     if args.threads:
         torch.set_num_threads(args.threads)
