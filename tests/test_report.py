@@ -15,7 +15,8 @@ import pytest
 from tests.conftest import run_cli
 from train import report as R
 
-PNGS = ["robustness_per_attack", "worst_case_vs_eps", "methods", "energy_vs_robustness"]
+PNGS = ["robustness_per_attack", "worst_case_vs_eps", "methods", "energy_vs_robustness",
+        "cost_vs_robustness"]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def runs(trained_run, tmp_path_factory):
                 "--masking-eps", "0.5", "--masking-n", "16", "--no-progress")
     assert r.returncode in (0, 1), r.stderr[-3000:]
     worst = {"hire-s0": None, "hire-s1": (0.5, 0.25), "hire-s2": (0.75, 0.125),
-             "std-s0": (0.375, 0.0)}
+             "std-s0": (0.375, 0.0), "pat-s0": (0.625, 0.375)}
     for name, w in worst.items():
         d = root / name
         if name != "hire-s0":
@@ -37,6 +38,9 @@ def runs(trained_run, tmp_path_factory):
         m["seed"] = m["config"]["seed"] = int(name[-1])
         if name.startswith("std"):
             m["config"]["method"] = "standard"
+        if name.startswith("pat"):  # adversarial training: 8 passes per update, 4x the time
+            m["config"].update(method="pgd-at", at_steps=7, at_step=2.5 / 7)
+            m["train_seconds_per_epoch"] = [4 * s for s in m["train_seconds_per_epoch"]]
         (d / "metrics.json").write_text(json.dumps(m))
         if w is not None:
             rob = json.loads((d / "robustness.json").read_text())
@@ -50,9 +54,9 @@ def runs(trained_run, tmp_path_factory):
 
 def test_groups_and_statistics(runs):
     res = R.build([runs])
-    assert len(res["runs"]) == 4  # no-suite has no robustness.json
+    assert len(res["runs"]) == 5  # no-suite has no robustness.json
     groups = res["summary"]["groups"]
-    assert [g["label"] for g in groups] == ["HIRE", "standard"]
+    assert [g["label"] for g in groups] == ["HIRE", "standard", "PGD-AT"]
     hire = groups[0]
     assert hire["seeds"] == [0, 1, 2]
     w0 = json.loads((runs / "hire-s0" / "robustness.json").read_text())["results"]
@@ -64,6 +68,13 @@ def test_groups_and_statistics(runs):
         assert s["min"] == min(vals) and s["max"] == max(vals)
     assert groups[1]["eps"][res["summary"]["eps"][1]]["worst_case"]["mean"] == 0.0
     assert "| HIRE | 0,1,2 | 8 |" in res["markdown"] and " ± " in res["markdown"]
+    # the cost-robustness figure: one point per group at (s per epoch, worst case at 0.1) means
+    fig = R.fig_cost(res["summary"])
+    pts = [c.lines[0].get_xydata()[0].tolist() for c in fig.axes[0].containers]
+    e = res["summary"]["eps"][-1]
+    assert pts == [[g["train_s_per_epoch"]["mean"], g["eps"][e]["worst_case"]["mean"]]
+                   for g in groups]
+    assert pts[2][0] == pytest.approx(4 * pts[1][0], rel=1e-6) and pts[2][1] == 0.375
 
 
 def test_labels_name_what_differs():
@@ -75,6 +86,9 @@ def test_labels_name_what_differs():
                    ["encoding", "timesteps"]) == "rate-coded (standard), T=32"
     assert R.label({**a, "leak_shift": [1, 2]}, ["leak_shift"]) == "HIRE, leak 0.5/0.75"
     assert R.label({**a, "leak_shift": 3}, ["leak_shift"]) == "HIRE, leak 0.875"
+    at = {"method": "pgd-at", "encoding": "direct", "at_steps": 7, "at_step": 2.5 / 7}
+    assert R.label(at, ["method", "at_steps", "at_step"]) == "PGD-AT, 7 steps, step 0.357 eps"
+    assert R.label({**at, "method": "fgsm-at"}, ["method"]) == "FGSM-AT"
 
 
 def test_cli_writes_table_json_and_figures(runs, tmp_path):
@@ -82,11 +96,11 @@ def test_cli_writes_table_json_and_figures(runs, tmp_path):
     r = run_cli("train.report", str(runs), "--out", str(out))
     assert r.returncode == 0, r.stderr[-3000:]
     last = json.loads(r.stdout.strip().splitlines()[-1])
-    assert last["runs"] == 4 and last["groups"] == ["HIRE", "standard"]
+    assert last["runs"] == 5 and last["groups"] == ["HIRE", "standard", "PGD-AT"]
     md = (out / "results.md").read_text()
     assert md.splitlines()[0].startswith("Accuracy in %") and "worst case 8/255" in md
     rep = json.loads((out / "report.json").read_text())
-    assert [g["label"] for g in rep["groups"]] == ["HIRE", "standard"]
+    assert [g["label"] for g in rep["groups"]] == ["HIRE", "standard", "PGD-AT"]
     for name in PNGS:
         p = out / f"{name}.png"
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5000

@@ -15,6 +15,9 @@ in their seed, and writes into --out:
                                with the gradient-masking check's PGD curve dotted
   methods.png                  clean and worst case per eps, group by group (mean, min..max)
   energy_vs_robustness.png     energy per image against worst case at the largest eps, per run
+  cost_vs_robustness.png       worst case at the largest eps against training seconds per
+                               epoch, one point per group (whiskers: min..max over seeds): the
+                               cost-robustness front of HIRE, standard and adversarial training
 
 Nothing is computed anew: every number comes from the run folders. Torch-free (the notebook
 imports it). Exit status: 0 written, 2 an error (no run folder with robustness.json).
@@ -35,7 +38,7 @@ DEFAULT_OUT = Path("build/report")
 # training settings that tell groups apart (the seed does not: runs differing only in it are one group)
 GROUP_KEYS = ("method", "encoding", "timesteps", "quant", "periods", "train_eps", "eps_ramp",
               "noise_step", "noise_init", "consistency", "ema", "surrogate", "leak_shift", "epochs",
-              "train_limit", "batch_size", "lr", "arch", "dataset")
+              "train_limit", "batch_size", "lr", "arch", "dataset", "at_steps", "at_step")
 HIRE_ONLY = ("periods", "train_eps", "eps_ramp", "noise_step", "noise_init", "consistency")
 DEFAULTS = {"eps_ramp": 0.0, "noise_step": 1.0, "noise_init": "clean", "consistency": 0.0, "ema": 0.0}
 
@@ -96,14 +99,15 @@ def group_runs(runs: list[dict]) -> list[dict]:
         members = sorted(groups[key], key=lambda r: (r["seed"] is None, r["seed"]))
         out.append({"label": label(members[0]["config"], varying), "runs": members,
                     "config": members[0]["config"]})
-    order = {"hire": 0, "standard": 1}
+    order = {"hire": 0, "standard": 1, "fgsm-at": 2, "pgd-at": 3}
     out.sort(key=lambda g: (g["config"].get("encoding") == "rate", order.get(g["config"].get("method"), 2),
                             g["label"]))
     return out
 
 
 def label(cfg: dict, varying) -> str:
-    name = {"hire": "HIRE", "standard": "standard"}.get(cfg.get("method"), str(cfg.get("method")))
+    name = {"hire": "HIRE", "standard": "standard", "fgsm-at": "FGSM-AT",
+            "pgd-at": "PGD-AT"}.get(cfg.get("method"), str(cfg.get("method")))
     if cfg.get("encoding") == "rate":
         name = f"rate-coded ({name})"
     parts = []
@@ -135,6 +139,10 @@ def label(cfg: dict, varying) -> str:
                 parts.append(f"EMA {v:g}")
         elif k == "arch":
             parts.append(str(v))
+        elif k == "at_steps":
+            parts.append(f"{v} step{'s' * (v != 1)}")
+        elif k == "at_step":
+            parts.append(f"step {v:.3g} eps")
         else:
             parts.append(f"{k} {v}")
     return name + (f", {', '.join(parts)}" if parts else "")
@@ -363,6 +371,30 @@ def fig_energy(summary, runs, groups):
     return fig
 
 
+def fig_cost(summary):
+    """Worst case at the largest eps against training seconds per epoch, one point per group."""
+    plt = _plt()
+    gs = summary["groups"]
+    col = _colors(gs)
+    e_last = summary["eps"][-1] if summary["eps"] else None
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for g in gs:
+        t, w = g["train_s_per_epoch"], g["eps"].get(e_last, {}).get("worst_case", stats([]))
+        if t["mean"] is None or w["mean"] is None:
+            continue
+        ax.errorbar(t["mean"], w["mean"], xerr=[[t["mean"] - t["min"]], [t["max"] - t["mean"]]],
+                    yerr=[[w["mean"] - w["min"]], [w["max"] - w["mean"]]], fmt="o", capsize=3,
+                    color=col[g["label"]], markeredgecolor="black",
+                    label=f"{g['label']} ({len(g['seeds'])} seed{'s' * (len(g['seeds']) > 1)})")
+    ax.set_xlabel("training time per epoch (s, whiskers: min..max over seeds)")
+    ax.set_ylabel(f"worst-case accuracy at eps {_fmt_eps(e_last) if e_last else '-'}")
+    ax.set_xlim(left=0)
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    ax.set_title("Cost against robustness: what each training method buys per second")
+    return fig
+
+
 def masking_curves(groups) -> dict:
     """label -> (eps, mean accuracy) of the masking check, over the group's runs that have one."""
     out = {}
@@ -377,7 +409,8 @@ def figures(summary, runs, groups) -> dict:
     return {"robustness_per_attack": fig_per_attack(summary),
             "worst_case_vs_eps": fig_worst_vs_eps(summary, masking_curves(groups)),
             "methods": fig_methods(summary),
-            "energy_vs_robustness": fig_energy(summary, runs, groups)}
+            "energy_vs_robustness": fig_energy(summary, runs, groups),
+            "cost_vs_robustness": fig_cost(summary)}
 
 
 def build(paths, out=None, log=print) -> dict:
