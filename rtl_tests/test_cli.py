@@ -13,6 +13,10 @@ import numpy as np
 import pytest
 from rtl_tests.conftest import cli, trained_run
 
+from core import golden
+from core.network import Network
+from core.runs import load_vectors
+
 pytestmark = pytest.mark.generated_rtl  # plants a bug in generated weights
 
 SIM_KEYS = {"images", "mismatches", "bit_exact", "accuracy", "golden_accuracy",
@@ -39,11 +43,13 @@ def test_generate_attack_simulate_and_a_planted_mismatch(tmp_path):
     hw = rob["hardware"]
     assert hw["qat_equals_golden"] and hw["golden_accuracy"] < hw["clean_accuracy"]
 
-    rc, sim, out = cli("rtl.simulate", run, "--attack", "hw_square", "--out", prj,
+    rc, sim, out = cli("rtl.simulate", run, "--attack", "hw_square", "--n", 40, "--out", prj,
                        "--alone", 1)
     assert rc == 0, out
     assert SIM_KEYS <= set(sim) and sim["bit_exact"] and sim["mismatches"] == 0
-    assert sim["images"] == hw["images"] and sim["accuracy"] == round(hw["golden_accuracy"], 4)
+    codes, labels = load_vectors(run, "hw_square", 40)
+    want = (golden.predict(Network.load(run), codes)[1] == labels).mean()
+    assert sim["images"] == 40 and sim["accuracy"] == round(float(want), 4)
     assert json.loads((prj / "rtl_sim_report.json").read_text()) == sim
 
     # every readout weight moved by one LSB after generation: the project is still "current"
