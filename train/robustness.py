@@ -16,6 +16,8 @@ index, the hardware's rule) is still right. The attacks, by their names in the a
                        decaying to eps/40 (cosine), on the cross-entropy or the Carlini-Wagner
                        margin; per image the iterate the model got wrong (else the one of lowest
                        margin) is kept, and images already broken are not attacked further
+  apgd-ce:S, apgd-dlr:S  AutoAttack's white-box pair (ART's APGD, cross-entropy and difference-
+                       of-logits ratio) through each surrogate S: --steps iterations, one start
   square               score-based black box: ART's Square attack (--square-queries queries)
   transfer-snn         black box: PGD crafted on an independently trained standard SNN
   transfer-ann         black box: PGD crafted on a float ANN of the same topology
