@@ -27,9 +27,7 @@ it: `from train.attacks import poisson` stays cheap.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
+from core.registry import import_all
 from train.attacks._common import accuracy, argmax_lowest, poisson, predict
 from train.attacks._registry import (ATTACKS, PAPER_EPS, PAPER_PGD, REGISTRY, SUITE, Budget,
                                      SuiteEntry, families, names, register, run_attack, sweep)
@@ -38,11 +36,9 @@ from train.attacks.pgd import LOSSES, margin, pgd
 from train.attacks.square import square, square_codes
 from train.attacks.transfer import SOURCES, FloatANN, transfer, transfer_source
 
-for _m in pkgutil.iter_modules(__path__):  # every attack module registers itself on import
-    if not _m.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_m.name}")
+import_all(__name__, __path__, skip=())  # every attack module registers itself
 
-__all__ = ["ATTACKS", "LOSSES", "PAPER_EPS", "PAPER_PGD", "REGISTRY", "SOURCES", "SUITE", "Budget",
-           "FloatANN", "SuiteEntry", "families", "accuracy", "argmax_lowest", "fgsm", "margin", "names", "pgd", "poisson",
-           "predict", "register", "run_attack", "square", "square_codes", "sweep", "transfer",
-           "transfer_source"]
+__all__ = ["ATTACKS", "LOSSES", "PAPER_EPS", "PAPER_PGD", "REGISTRY", "SOURCES", "SUITE",
+           "Budget", "FloatANN", "SuiteEntry", "families", "accuracy", "argmax_lowest", "fgsm",
+           "margin", "names", "pgd", "poisson", "predict", "register", "run_attack", "square",
+           "square_codes", "sweep", "transfer", "transfer_source"]

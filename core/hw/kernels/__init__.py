@@ -11,19 +11,10 @@
 | readout_event | spike-driven readout over T timesteps, then the result on m_axis |
 | readout_direct | readout on the codes: T x current, then the result |
 """
+from core.registry import import_all
 from core.hw.kernels.base import EOT, PIPE, REGISTRY, SETTLE, Kernel, kernel
 
 __all__ = ["EOT", "PIPE", "REGISTRY", "SETTLE", "Kernel", "kernel"]
 
 
-def _register_all():
-    """Import every module of this package: each registers the kinds it defines, so a new
-    kind is a new file here and nothing else to edit."""
-    import importlib
-    import pkgutil
-    for m in pkgutil.iter_modules(__path__):
-        if m.name != "base":
-            importlib.import_module(f"{__name__}.{m.name}")
-
-
-_register_all()
+import_all(__name__, __path__)  # every module registers the kinds it defines
