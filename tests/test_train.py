@@ -56,7 +56,7 @@ def _model(seed=0, quant="4bit"):
 def test_hire_does_no_more_passes_than_standard(fmnist_small):
     x, y = fmnist_small
     counts = {}
-    for method in ("standard", "hire", "fgsm-at", "pgd-at"):
+    for method in ("standard", "hire", "hire-replay", "fgsm-at", "pgd-at"):
         m = _model()
         c = FrameCounter(m)
         train_model(m, x, y, _args(), 1, method, 0, torch.device("cpu"))
@@ -64,9 +64,40 @@ def test_hire_does_no_more_passes_than_standard(fmnist_small):
     n_layers = 2  # conv1, conv2 spike
     one = (256 * 8 * n_layers, 256 * 8 * n_layers)
     assert counts["standard"] == counts["hire"] == one
-    # the baselines' cost: 1 + steps passes forward and back per update (2 and 8)
-    assert counts["fgsm-at"] == tuple(2 * v for v in one)
+    # the baselines' cost: 1 + steps passes forward and back per update (2 and 8); HIRE's
+    # full-length replays one pass per period
+    assert counts["hire-replay"] == counts["fgsm-at"] == tuple(2 * v for v in one)
     assert counts["pgd-at"] == tuple(8 * v for v in one)
+
+
+def test_hire_replay_trains_on_the_clean_image_then_on_its_fgsm_image(fmnist_small):
+    """hire-replay: replay 1 runs all T timesteps of the clean image from fresh membranes,
+    replay 2 all T timesteps of clip01(x + eps * sign(grad)) from fresh membranes, grad the
+    input gradient of replay 1's own loss (before its update)."""
+    from train.hire import hire_step
+    x, y = fmnist_small
+    x, y = x[:32], y[:32]
+    m = _model()
+    ref = _model()
+    ref.load_state_dict(m.state_dict())
+    xr = x.clone().requires_grad_(True)
+    acc, _, _ = ref(xr, timesteps=8, keep_state=False)
+    torch.nn.functional.cross_entropy(acc / 8, y).backward()
+    eps = 8 / 255
+    expected = torch.clamp(x + eps * xr.grad.sign(), 0, 1)
+    seen = []
+    real = m.forward
+
+    def spy(inp, state=None, timesteps=None, **kw):
+        seen.append((inp.detach().clone(), state, timesteps))
+        return real(inp, state=state, timesteps=timesteps, **kw)
+
+    m.forward = spy
+    opt = torch.optim.Adam(m.parameters(), lr=2e-3)
+    hire_step(m, opt, x, y, 8, 2, eps, replay=True)
+    assert [(s, t) for _, s, t in seen] == [(None, 8), (None, 8)]
+    assert torch.equal(seen[0][0], x)
+    assert torch.equal(seen[1][0], expected) and not torch.equal(expected, x)
 
 
 def test_adversarial_training_crafts_inside_the_ball_and_trains_on_it(fmnist_small):

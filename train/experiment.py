@@ -183,7 +183,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     dist = dist or Dist()
     model.to(device).train()
     g = torch.Generator().manual_seed(seed)
-    steps_per_batch = args.periods if method == "hire" else 1
+    steps_per_batch = args.periods if method.startswith("hire") else 1
     n_batches = (len(x) + args.batch_size - 1) // args.batch_size
     if dist.enabled and len(x) - (n_batches - 1) * args.batch_size < dist.world:
         n_batches -= 1
@@ -210,7 +210,7 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
     init = getattr(args, "noise_init", "clean") or "clean"
     consistency = float(getattr(args, "consistency", 0.0) or 0.0)
     g_noise = torch.Generator().manual_seed(seed + 104729 * (dist.rank + 1))
-    bank = NoiseBank(len(x), x.shape[1:]) if method == "hire" and init == "persistent" else None
+    bank = NoiseBank(len(x), x.shape[1:]) if method.startswith("hire") and init == "persistent" else None
     if method in AT_DEFAULTS:
         at_steps, at_step = at_settings(method, getattr(args, "at_steps", None),
                                         getattr(args, "at_step", None))
@@ -224,11 +224,12 @@ def train_model(model, x, y, args, epochs, method, seed, device, desc="train", d
         for b in bar:
             idx = shard(perm[b * args.batch_size:(b + 1) * args.batch_size], dist)
             xb, yb = x[idx].to(device), y[idx].to(device)
-            if method == "hire":
+            if method in ("hire", "hire-replay"):
                 eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
                 loss = hire_step(net, opt, xb, yb, args.timesteps, args.periods, eps, rate_fn,
                                  step=eps * step_ratio, init=init, generator=g_noise,
-                                 bank=bank, idx=idx, consistency=consistency)
+                                 bank=bank, idx=idx, consistency=consistency,
+                                 replay=method == "hire-replay")
             elif method in AT_DEFAULTS:
                 eps = scheduled_eps(args.train_eps, (ep * n_batches + b) / (epochs * n_batches), ramp)
                 loss = adversarial_step(model, net, opt, xb, yb, args.timesteps, eps, at_steps,
@@ -414,8 +415,9 @@ class Experiment:
 
     def method_detail(self) -> str:
         a = self.args
-        if a.method == "hire":
-            return f" (N={a.periods}, train eps={a.train_eps:.4f})"
+        if a.method.startswith("hire"):
+            replay = ", full T-step replays" if a.method == "hire-replay" else ""
+            return f" (N={a.periods}{replay}, train eps={a.train_eps:.4f})"
         if a.method in AT_DEFAULTS:
             steps, step = at_settings(a.method, a.at_steps, a.at_step)
             return f" ({steps} x {step:.3g} eps steps, train eps={a.train_eps:.4f})"

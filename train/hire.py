@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-METHODS = ("standard", "hire", "fgsm-at", "pgd-at")  # the last two: train/adversarial.py
+METHODS = ("standard", "hire", "hire-replay", "fgsm-at", "pgd-at")  # the last two: train/adversarial.py
 
 
 def split_periods(T: int, n: int) -> list[int]:
@@ -61,8 +61,13 @@ class NoiseBank:
 
 
 def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="clean",
-              generator=None, bank=None, idx=None, consistency=0.0):
+              generator=None, bank=None, idx=None, consistency=0.0, replay=False):
     """One minibatch of HIRE: N periods, N updates, noise crafted from each period's backward.
+
+    replay: every period a full T-step run from fresh membranes instead of T/N timesteps of one
+    run (method "hire-replay": N passes per minibatch, as free adversarial training, Shafahi et
+    al. 2019, replays a minibatch; with N=2 the clean image and the FGSM image its own backward
+    crafted, Goodfellow et al. 2015's clean + adversarial mix, at fast AT's 2 passes).
 
     eps: the noise budget (L-inf ball around x); step: the signed-gradient step per period
     (default eps: with N=2 the second period sees x + eps * sign(g), an FGSM image).
@@ -87,12 +92,12 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
         u = torch.rand(x.shape, generator=generator, device="cpu").to(x.device)
         x_p = torch.clamp(x + (2 * u - 1) * eps, 0.0, 1.0)
     state, losses, first = None, [], None
-    lengths = split_periods(T, periods)
+    lengths = [T] * periods if replay else split_periods(T, periods)
     for i, tp in enumerate(lengths):
         last = i + 1 == len(lengths)
         x_in = x_p.detach().requires_grad_(not last)  # the last period crafts no noise
         acc, state, _ = model(_inputs(model, x_in, tp, rate_fn), state=state, timesteps=tp,
-                              keep_state=not last)
+                              keep_state=not (last or replay))
         if consistency > 0 and first is not None:
             loss = consistency * F.kl_div(F.log_softmax(acc / tp, 1), first, reduction="batchmean",
                                           log_target=True)
@@ -104,7 +109,7 @@ def hire_step(model, opt, x, y, T, periods, eps, rate_fn=None, step=None, init="
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-        state = None if last else [u.detach() for u in state]
+        state = None if last or replay else [u.detach() for u in state]
         if not last:
             with torch.no_grad():
                 moved = x_in.detach() + step * x_in.grad.sign()

@@ -67,7 +67,7 @@ def load(run) -> dict:
     cfg = dict(m.get("config") or {})
     for k, v in DEFAULTS.items():
         cfg.setdefault(k, v)
-    if cfg.get("method") != "hire":
+    if not str(cfg.get("method")).startswith("hire"):
         for k in HIRE_ONLY:
             cfg[k] = None
     cfg["timesteps"] = (m.get("model") or {}).get("timesteps", cfg.get("timesteps"))
@@ -99,14 +99,14 @@ def group_runs(runs: list[dict]) -> list[dict]:
         members = sorted(groups[key], key=lambda r: (r["seed"] is None, r["seed"]))
         out.append({"label": label(members[0]["config"], varying), "runs": members,
                     "config": members[0]["config"]})
-    order = {"hire": 0, "standard": 1, "fgsm-at": 2, "pgd-at": 3}
+    order = {"hire": 0, "standard": 1, "hire-replay": 2, "fgsm-at": 3, "pgd-at": 4}
     out.sort(key=lambda g: (g["config"].get("encoding") == "rate", order.get(g["config"].get("method"), 2),
                             g["label"]))
     return out
 
 
 def label(cfg: dict, varying) -> str:
-    name = {"hire": "HIRE", "standard": "standard", "fgsm-at": "FGSM-AT",
+    name = {"hire": "HIRE", "standard": "standard", "hire-replay": "HIRE-replay", "fgsm-at": "FGSM-AT",
             "pgd-at": "PGD-AT"}.get(cfg.get("method"), str(cfg.get("method")))
     if cfg.get("encoding") == "rate":
         name = f"rate-coded ({name})"

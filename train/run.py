@@ -148,7 +148,9 @@ def parser() -> argparse.ArgumentParser:
     g = ap.add_argument_group("training")
     g.add_argument("--method", choices=METHODS, default="hire",
                    help="hire: crafted input noise from the timesteps (default); standard: plain "
-                        "BPTT; fgsm-at / pgd-at: adversarial-training baselines (train/"
+                        "BPTT; hire-replay: HIRE with every period a full T-step replay of the "
+                        "image (N passes per minibatch); fgsm-at / pgd-at: adversarial-training "
+                        "baselines (train/"
                         "adversarial.py: FGSM with a random start, Wong et al. 2020; PGD, Madry et "
                         "al. 2018), budget --train-eps")
     g.add_argument("--at-steps", type=positive_int, default=None,
@@ -157,7 +159,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--at-step", type=number, default=None,
                    help="adversarial training: the step as a multiple of --train-eps (default "
                         "1.25 for fgsm-at, 2.5/7 for pgd-at)")
-    g.add_argument("--periods", type=positive_int, default=2, help="HIRE periods N per minibatch (default 2)")
+    g.add_argument("--periods", type=positive_int, default=2,
+                   help="HIRE periods N per minibatch (default 2); with hire-replay, replays")
     g.add_argument("--train-eps", type=eps_value, default=None,
                    help="HIRE noise budget, and the adversarial-training budget (default 11/255 "
                         "on fashion-mnist, for the default network and leaks: the strongest that "
@@ -245,7 +248,7 @@ def main(argv=None):
     elif isinstance(args.leak_shift, list) and len(args.leak_shift) != n:
         ap.error(f"--leak-shift: {len(args.leak_shift)} values for the {n} spiking layers "
                  f"of {args.arch}; give one k, or one per spiking layer")
-    if args.periods > args.timesteps:
+    if args.periods > args.timesteps and args.method != "hire-replay":
         ap.error(f"--periods ({args.periods}) cannot exceed --timesteps ({args.timesteps})")
     from train.experiment import tune_allocator
     tune_allocator()
