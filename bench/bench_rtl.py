@@ -8,8 +8,11 @@
 - The default network (--run, default runs/latest; the 4-bit test run when there is none):
   --n clean images streamed: latency of an image alone, interval between images, the cycle
   model on the same images, simulation speed; Yosys area (LUT, FF, BRAM, DSP, per layer);
-  ECP5 place and route (rtl.pnr, LFE5U-85F, 100 MHz target; about 5-10 minutes, not with
-  --quick): the routed Fmax and the latency / interval in us at it.
+  ECP5 place and route (rtl.pnr, LFE5U-85F, 100 MHz target; about 10-25 minutes, not with
+  --quick): the routed Fmax and the latency / interval in us at it, LUT4 / FF / DP16KD /
+  MULT18, the latency-area product (us x thousand LUT4 sites).
+- With --target-us: the same for the network folded to that latency (core.hw.folding) at
+  --mhz (default: the Fmax just measured), beside today's design in one table.
 Results into --json and, as the last line, one JSON object. Also `run(args)` for bench/run.py.
 """
 from __future__ import annotations
@@ -88,13 +91,51 @@ def run(a) -> dict:
         log(f"  {net_run}: {saved} saved test images, not {n}: using {saved} "
             f"(`python -m train.vectors {net_run} --n {n}` makes more)")
         n = saved
-    prj = ROOT / "build" / "bench" / "rtl_prj_default"
-    rep = run_rtl(net_run, n, "none", prj, log=log)
+    res["default"] = hardware(net_run, n, "rtl_prj_default", None, quick, log)
+    d = res["default"]
+    target = getattr(a, "target_us", None)
+    if target:
+        cfg = ROOT / "build" / "bench" / "fold_config.json"
+        cfg.parent.mkdir(parents=True, exist_ok=True)
+        cfg.write_text(json.dumps({"target_latency_us": target,
+                                   "clock_mhz": getattr(a, "mhz", None) or d["ecp5_mhz_or_100"]}))
+        res["folded"] = hardware(net_run, n, "rtl_prj_folded", cfg, quick, log)
+    log(hardware_table(res))
+    out = {
+        "rtl_bit_exact_all": all(v["bit_exact"] for v in res["widths"].values())
+        and d["bit_exact"] and res.get("folded", d)["bit_exact"],
+        "rtl_images_per_s": d["images_per_second"],
+        "rtl_cycles_per_image": d["cycles_per_image"],
+        "rtl_interval_between_images": d["interval_between_images"],
+        "rtl_model_latency_error": d["model_latency_error"],
+        "rtl_model_interval_error": d["model_interval_error"],
+        "rtl_lut": d["area"]["LUT"], "rtl_bram": d["area"]["BRAM"], "rtl_dsp": d["area"]["DSP"],
+        "details": res,
+    }
+    for name in ("default", "folded"):
+        e = (res.get(name) or {}).get("ecp5")
+        if e:
+            prefix = "rtl_ecp5" if name == "default" else "rtl_folded_ecp5"
+            out.update({f"{prefix}_{k}": e.get(k) for k in (
+                "fmax_mhz", "latency_us", "interval_us", "LUT4", "FF", "DP16KD", "MULT18",
+                "latency_area")})
+    return out
+
+
+def hardware(net_run, n, name, config, quick, log) -> dict:
+    """One design of the run's network: RTL-measured cycles (bit-exact against the golden
+    model), Yosys area, and with place and route the measured Fmax and the microseconds at it."""
+    prj = ROOT / "build" / "bench" / name
+    rep = run_rtl(net_run, n, "none", prj, config=config, log=log)
     area = synth.synth(prj)
     # ECP5 place and route (minutes): the measured clock, and the microseconds at it
     routed = None if quick else pnr.pnr(prj, log=log)
-    res["default"] = {
-        "run": str(net_run), "images": rep["images"], "bit_exact": rep["bit_exact"],
+    meta = json.loads((prj / "project.json").read_text())
+    fold = prj / "folding.json"
+    out = {
+        "run": str(net_run), "project": str(prj), "lanes": meta.get("lanes"),
+        "folding": json.loads(fold.read_text()) if fold.is_file() else None,
+        "images": rep["images"], "bit_exact": rep["bit_exact"],
         "accuracy": rep["accuracy"], "cycles_per_image": rep["cycles_per_image"],
         "interval_between_images": rep["interval_between_images"],
         "model_cycles_per_image": rep["model_cycles_per_image"],
@@ -108,28 +149,38 @@ def run(a) -> dict:
         "wall_images_per_second": rep["wall_images_per_second"],
         "area": {k: area[k] for k in ("LUT", "LUTRAM", "FF", "BRAM", "DSP")},
         "area_layers": area["layers"],
+        "memory": area.get("memory"),
+        "ecp5_mhz_or_100": routed["fmax_mhz"] if routed else 100.0,
         "ecp5": None if routed is None else {
-            k: routed.get(k) for k in ("part", "fmax_mhz", "timing_met", "latency_us",
-                                       "interval_us", "cycles_from", "LUT4", "CCU2C", "FF",
-                                       "DP16KD", "MULT18", "utilisation", "critical_path",
-                                       "seconds")},
+            **{k: routed.get(k) for k in ("part", "fmax_mhz", "timing_met", "latency_us",
+                                          "interval_us", "cycles_from", "LUT4", "CCU2C", "FF",
+                                          "DP16KD", "MULT18", "utilisation", "critical_path",
+                                          "memory", "seconds")},
+            # latency x logic: microseconds per image times thousands of LUT4 sites
+            # (LUT4 + 2 per CCU2C, nextpnr's TRELLIS_COMB)
+            "latency_area": round(routed["latency_us"] * (routed["LUT4"] + 2 * routed["CCU2C"])
+                                  / 1000, 1) if routed.get("latency_us") else None},
     }
-    d = res["default"]
-    return {
-        "rtl_bit_exact_all": all(v["bit_exact"] for v in res["widths"].values())
-        and d["bit_exact"],
-        "rtl_images_per_s": d["images_per_second"],
-        "rtl_cycles_per_image": d["cycles_per_image"],
-        "rtl_interval_between_images": d["interval_between_images"],
-        "rtl_model_latency_error": d["model_latency_error"],
-        "rtl_model_interval_error": d["model_interval_error"],
-        "rtl_lut": area["LUT"], "rtl_bram": area["BRAM"], "rtl_dsp": area["DSP"],
-        "rtl_ecp5_fmax_mhz": routed and routed["fmax_mhz"],
-        "rtl_ecp5_latency_us": routed and routed.get("latency_us"),
-        "rtl_ecp5_interval_us": routed and routed.get("interval_us"),
-        "rtl_ecp5_lut4": routed and routed["LUT4"], "rtl_ecp5_dp16kd": routed and routed["DP16KD"],
-        "details": res,
-    }
+    return out
+
+
+def hardware_table(res: dict) -> str:
+    """The hardware figures of today's design and the folded one, side by side."""
+    cols = [(k, res[k]) for k in ("default", "folded") if res.get(k)]
+    rows = [("lanes", lambda d: ", ".join(f"{k} {v}" for k, v in (d["lanes"] or {}).items())),
+            ("cycles alone", lambda d: f"{d['cycles_per_image']:.0f}"),
+            ("cycles streaming", lambda d: f"{d['interval_between_images']:.0f}"),
+            ("bit-exact", lambda d: str(d["bit_exact"]))]
+    e = [("Fmax MHz (nextpnr)", "fmax_mhz"), ("latency us", "latency_us"),
+         ("interval us", "interval_us"), ("LUT4", "LUT4"), ("CCU2C", "CCU2C"), ("FF", "FF"),
+         ("DP16KD", "DP16KD"), ("MULT18", "MULT18"), ("latency x kLUT4", "latency_area")]
+    rows += [(label, (lambda key: lambda d: "-" if not d["ecp5"] else str(d["ecp5"].get(key)))(k))
+             for label, k in e]
+    w = 22
+    lines = ["hardware, default network" + "".join(f"{name:>28s}" for name, _ in cols)]
+    for label, fn in rows:
+        lines.append(f"{label:{w}s}   " + "".join(f"{fn(d):>28s}" for _, d in cols))
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
@@ -141,6 +192,11 @@ def main(argv=None) -> int:
     ap.add_argument("--n-width", dest="rtl_n_width", type=int, default=200,
                     help="clean and PGD images per bit width (default 200)")
     ap.add_argument("--quick", action="store_true", help="small sizes (figures meaningless)")
+    ap.add_argument("--target-us", type=float, help="also fold the default network to this "
+                                                    "latency (core.hw.folding) and measure that "
+                                                    "design beside today's")
+    ap.add_argument("--mhz", type=float, help="the clock the folding target is met at (default: "
+                                              "today's design's measured Fmax)")
     ap.add_argument("--json", default="build/bench/rtl.json")
     a = ap.parse_args(argv)
     res = run(a)

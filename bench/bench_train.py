@@ -53,6 +53,7 @@ from bench import report
 from train import data
 from train.experiment import Dist, build_model, train_model, tune_allocator
 from quant.model import ARCHS
+from train.hire import METHODS
 from train.run import DEFAULT_ARCH, DEFAULT_TRAIN_EPS, default_leak_shifts, parser as run_parser
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,7 +153,9 @@ class reference_path:
 def epoch_seconds(name: str, args, x, y) -> tuple[float, float]:
     """(wall, process CPU) seconds of one epoch of `name` from a fresh model (same seed and
     batch order). CPU time is less sensitive to other jobs on the host than wall time."""
-    method = "hire" if name.endswith("-hire") else "standard"
+    method = name.removeprefix("ours-4bit-")
+    if method not in METHODS:
+        method = "hire" if name.endswith("-hire") else "standard"
     model = make_model(name, args, args.seed)
     ctx = reference_path() if name.endswith("-reference") else _nothing()
     with ctx:
@@ -254,6 +257,43 @@ def ddp_compare(a) -> dict:
     return {"images": a.ddp_images, "method": "hire", "repeats": a.ddp_repeats, "setups": out}
 
 
+def method_costs(a, args, x, y) -> int:
+    """Seconds per epoch of every training method, interleaved (the order flips each repeat),
+    medians, scaled to the 60000-image epoch; the ratio to HIRE within each repeat."""
+    configs = tuple(f"ours-4bit-{m}" for m in METHODS)
+    n = len(x)
+    print(f"bench_train --methods: {n} images, batch {a.batch_size}, T={a.timesteps}, eps "
+          f"{args.train_eps:.4f}, {a.repeats} repeat(s), {torch.get_num_threads()} torch "
+          "thread(s)", flush=True)
+    k = min(n, a.warmup_batches * a.batch_size)
+    for name in configs if k else ():
+        epoch_seconds(name, args, x[:k], y[:k])
+    secs = {c: [] for c in configs}
+    cpus = {c: [] for c in configs}
+    for r in range(a.repeats):
+        for name in (configs if r % 2 == 0 else configs[::-1]):
+            s, c = epoch_seconds(name, args, x, y)
+            secs[name].append(s)
+            cpus[name].append(c)
+            print(f"  repeat {r + 1}/{a.repeats}  {name:<24} {s:7.2f} s  (cpu {c:.2f} s)",
+                  flush=True)
+    scale = 60000 / n
+    hire = "ours-4bit-hire"
+    out = {"images": n, "repeats": a.repeats, "threads": torch.get_num_threads(),
+           "methods": {c.removeprefix("ours-4bit-"): {
+               "seconds_per_60k_epoch": round(statistics.median(secs[c]) * scale, 1),
+               "cpu_seconds_per_60k_epoch": round(statistics.median(cpus[c]) * scale, 1),
+               "over_hire": round(median_ratio(secs[c], secs[hire]), 3),
+               "cpu_over_hire": round(median_ratio(cpus[c], cpus[hire]), 3)} for c in configs},
+           "host": host_info()}
+    for m, v in out["methods"].items():
+        print(f"{m:12s} {v['seconds_per_60k_epoch']:8.1f} s per 60k epoch  {v['over_hire']:5.2f}x "
+              f"HIRE (cpu {v['cpu_over_hire']:.2f}x)")
+    report.write_result(out, a.json)
+    print(json.dumps({m: v["over_hire"] for m, v in out["methods"].items()}))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python bench/bench_train.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -272,6 +312,10 @@ def main(argv=None):
                     help="also compare torchrun 2 processes with 1 process, this many times (default 0: skip)")
     ap.add_argument("--ddp-images", type=int, default=3072, help="images of the DDP comparison (default 3072)")
     ap.add_argument("--ddp-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--methods", action="store_true",
+                    help="instead: the cost of every training method (standard, hire, "
+                         "hire-replay, fgsm-at, pgd-at) on the 4-bit default network, pair by "
+                         "pair, seconds per epoch of 60000 images and the ratio to HIRE")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--json", default="build/bench/train.json", help="result file (default build/bench/train.json)")
@@ -297,6 +341,8 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     n = len(x)
+    if a.methods:
+        return method_costs(a, args, x, y)
     configs = PAIRED + (("ours-float-standard",) if a.no_reference else OTHERS)
     from quant import fused_lif, lif
     t0 = time.perf_counter()

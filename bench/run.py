@@ -13,7 +13,9 @@ the others):
             path; with `ddp`, torchrun 2 processes (gloo) vs 1 process
   golden    bench/bench_golden.py: the integer golden model's images/s (medians of --repeats)
   hls       bench/bench_hls.py: generate + compile time and C-sim images/s
-  rtl       bench/bench_rtl.py's run(args) -> dict, when that module exists (skipped otherwise)
+  rtl       bench/bench_rtl.py's run(args) -> dict, when that module exists (skipped otherwise):
+            the default network's RTL cycles, Yosys area, ECP5 place and route; with
+            --target-us the network folded to that latency beside it
   robustness with --robustness RUN: `python -m train.robustness RUN` (300 images, eps 8/255
             and 0.1, every attack) timed end to end: wall and CPU seconds, clean and worst case
   main-job  with --main-job: `python train/run.py --quant 4bit` (the README's main job, default
@@ -215,6 +217,12 @@ def main(argv=None) -> int:
                     help="torch threads of the training comparisons (default 1; state it with the figures)")
     ap.add_argument("--repeats", type=int, default=3, help="interleaved repeats, medians (default 3)")
     ap.add_argument("--out-dir", default="build/bench", help="result folder (default build/bench)")
+    ap.add_argument("--target-us", type=float, default=None,
+                    help="rtl part: also fold the default network to this latency per image "
+                         "(core.hw.folding) and measure it beside today's design (cycles, "
+                         "nextpnr Fmax, LUT4 / FF / DP16KD / MULT18, latency x area)")
+    ap.add_argument("--mhz", type=float, default=None,
+                    help="the clock that target is met at (default: today's measured Fmax)")
     a = ap.parse_args(argv)
     skip = {s.strip() for s in a.skip.split(",") if s.strip()}
     unknown = skip - set(PARTS) - {"main-job"}

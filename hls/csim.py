@@ -30,18 +30,21 @@ from hls.project import HLSProject
 MODEL_IMAGES = 50   # images the cycle model simulates for the report (it is the slow part)
 
 
-def project_for(net, out: Path, config=None):
+def project_for(net, out: Path, config=None, codes=None, overrides: dict | None = None):
     """(HLSProject, Design): reuse out/ when it holds this IR built with these settings."""
-    design, out = backend.project_for(writer.write, net, out, "hls_config.json", config)
+    design, out = backend.project_for(writer.write, net, out, "hls_config.json", config, codes,
+                                      overrides)
     return HLSProject(out), design
 
 
-def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print) -> dict:
+def run_csim(run, n=None, attack="none", out=DEFAULT_OUT, config=None, log=print,
+             overrides: dict | None = None) -> dict:
     run = run_folder(run)
     net = load_network(run)
     codes, labels = load_vectors(run, attack, n, net.in_shape)
     out = Path(out)
-    project, design = project_for(net, out, config)
+    project, design = project_for(net, out, config,
+                                  backend.fold_codes(run, net, config, overrides), overrides)
     project.compile()
     result = project.run(codes, trace=True)
     cmp = compare.compare(design, codes, result)
@@ -69,10 +72,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"HLS project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="hls_config.json overrides (see python -m hls.generate)")
+    backend.add_fold_arguments(ap)
     a = ap.parse_args(argv)
     check_count(ap, a.n)
     rep = run_csim(a.run, a.n, a.attack, a.out, a.config,
-                   log=lambda m: print(m, flush=True))
+                   log=lambda m: print(m, flush=True), overrides=backend.fold_overrides(ap, a))
     print(json.dumps(rep, sort_keys=True))
     return EXIT_OK if rep["bit_exact"] else EXIT_MISMATCH
 

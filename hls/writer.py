@@ -137,6 +137,8 @@ def render(design: Design) -> dict:
 
     lat = cycles.analytic(design)
     files["latency.json"] = to_json(lat)
+    if design.folding:
+        files["folding.json"] = to_json(design.folding)
     files["hls_config.json"] = to_json(design.settings)
     manifest = {
         "format": PROJECT_FORMAT, "version": 2, "top": TOP, "ir_sha256": sha,

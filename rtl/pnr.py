@@ -380,6 +380,19 @@ def critical_path(report: dict, clock_net: str) -> dict | None:
     return None
 
 
+DP16KD_BITS = 18 * 1024
+
+
+def memory_bits(prj: Path) -> int | None:
+    """Bits the design stores on chip (project.json, per layer summed); per layer against
+    block RAM: `python -m rtl.synth PROJECT --family ecp5`."""
+    try:
+        per_layer = json.loads((prj / "project.json").read_text()).get("memory_bits")
+        return int(sum(per_layer.values())) if per_layer else None
+    except (OSError, json.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return None
+
+
 def cycles(prj: Path) -> tuple[float, float, str] | None:
     """(cycles per image, interval cycles, source file) from RTL simulation or the model."""
     for name in ("rtl_sim_report.json", "latency.json"):
@@ -419,6 +432,11 @@ def summarize(part: Part, mhz: float, seed: int, top: str, clock: str, stat: dic
     out["fmax_mhz"] = f
     out["timing_met"] = f >= mhz
     out["critical_path"] = critical_path(report, net)
+    stored = memory_bits(prj)
+    if stored is not None:
+        alloc = out["DP16KD"] * DP16KD_BITS
+        out["memory"] = {"bits_stored": stored, "bits_allocated": alloc,
+                         "efficiency": round(stored / alloc, 3) if alloc else None}
     cyc = cycles(prj)
     if cyc:
         c, i, src = cyc
@@ -498,6 +516,12 @@ def table(r: dict) -> str:
     for k, (u, a) in r["resources"].items():
         lines.append(f"{k:{w}s}{u:>9d}{a:>9d}{r['utilisation'].get(k, 0):>7.1f}")
     lines.append("netlist: " + ", ".join(f"{r[k]} {k}" for k in CELLS))
+    m = r.get("memory")
+    if m and m["bits_allocated"]:
+        lines.append(f"block RAM: {m['bits_stored'] / 1024:.1f} kbit stored in "
+                     f"{m['bits_allocated'] / 1024:.0f} kbit allocated "
+                     f"({100 * m['efficiency']:.0f} %; per layer: python -m rtl.synth PROJECT "
+                     "--family ecp5)")
     lines.append(f"clock {r['clock']} ({r['clock_net']}): Fmax {r['fmax_mhz']:.2f} MHz routed, "
                  f"target {r['target_mhz']:g} MHz: {'met' if r['timing_met'] else 'NOT met'}")
     cp = r["critical_path"]

@@ -37,17 +37,19 @@ from rtl.sim import RTLProject
 MODEL_IMAGES = 200   # images the cycle model streams (an event simulation: the slow part)
 
 
-def project_for(net, out: Path, config=None):
+def project_for(net, out: Path, config=None, codes=None, overrides: dict | None = None):
     """(design, project folder): reuse `out` when it holds this IR built with these settings."""
-    return backend.project_for(writer.write, net, out, "rtl_config.json", config)
+    return backend.project_for(writer.write, net, out, "rtl_config.json", config, codes,
+                               overrides)
 
 
 def run_rtl(run, n=None, attack="none", out=DEFAULT_OUT, config=None, gaps=False, alone=4,
-            log=print) -> dict:
+            log=print, overrides: dict | None = None) -> dict:
     run = run_folder(run)
     net = load_network(run)
     codes, labels = load_vectors(run, attack, n, net.in_shape)
-    design, out = project_for(net, Path(out), config)
+    design, out = project_for(net, Path(out), config,
+                              backend.fold_codes(run, net, config, overrides), overrides)
     prj = RTLProject.from_env(out)
     prj.build("stream")
     frames = list(codes.reshape(len(codes), -1))
@@ -97,6 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_OUT),
                     help=f"RTL project folder to generate or reuse (default {DEFAULT_OUT})")
     ap.add_argument("--config", help="settings JSON (see python -m rtl.generate)")
+    backend.add_fold_arguments(ap)
     ap.add_argument("--gaps", action="store_true",
                     help="random TVALID gaps and TREADY back-pressure on both streams")
     ap.add_argument("--alone", type=int, default=4,
@@ -106,7 +109,7 @@ def main(argv=None) -> int:
     if a.alone < 1:
         ap.error("--alone must be >= 1")
     rep = run_rtl(a.run, a.n, a.attack, a.out, a.config, a.gaps, a.alone,
-                  log=lambda m: print(m, flush=True))
+                  log=lambda m: print(m, flush=True), overrides=backend.fold_overrides(ap, a))
     print(json.dumps(rep, sort_keys=True))
     return EXIT_OK if rep["bit_exact"] else EXIT_MISMATCH
 

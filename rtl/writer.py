@@ -224,6 +224,8 @@ def render(design: Design) -> dict:
             files[weight_file(p)] = hex_text(words, bits)
     lat = cycles.analytic(design)
     files["latency.json"] = json.dumps(lat, indent=2, sort_keys=True) + "\n"
+    if design.folding:
+        files["folding.json"] = json.dumps(design.folding, indent=2, sort_keys=True) + "\n"
     files["rtl_config.json"] = json.dumps(design.settings, indent=2, sort_keys=True) + "\n"
     sources = [f"hdl/{n}" for n in LIBRARY] + [f"hdl/{TOP}.sv"]
     manifest = {
@@ -233,6 +235,9 @@ def render(design: Design) -> dict:
         "in_shape": list(net.in_shape), "n_inputs": net.n_inputs, "classes": net.classes,
         "timesteps": net.timesteps, "layers": [L.name for L in net.layers],
         "lanes": design.lanes,
+        # bits each layer stores on chip (memories and the FIFOs it writes): rtl.synth and
+        # rtl.pnr set them against the block RAM bits allocated
+        "memory_bits": design.memory_bits_per_layer(),
     }
     files["project.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     files["README.md"] = _readme(design, lat)

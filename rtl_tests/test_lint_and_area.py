@@ -53,6 +53,31 @@ def test_yosys_maps_memories_and_keeps_multipliers_in_the_first_layer(tmp_path, 
     assert rep["FF"] < stored / 10, (rep["FF"], stored)
     assert json.loads((prj / "synth_report.json").read_text()) == rep
     assert json.loads((tmp_path / "rep.json").read_text()) == rep
+    # per kernel: conv2's event kernel and its output FIFO, summing to the layer
+    k2 = layers["conv2"]["kernels"]
+    assert set(k2) == {"snn_conv_event", "snn_fifo"}
+    assert sum(v["BRAM"] for v in k2.values()) == layers["conv2"]["BRAM"]
+    # bits stored (the design's) against block RAM allocated, per layer
+    mem = rep["memory"]
+    assert mem["conv2"]["bits_stored"] == d.memory_bits_per_layer()["conv2"]
+    assert mem["conv2"]["bits_allocated"] == layers["conv2"]["BRAM"] * 36 * 1024
+    assert mem["total"]["efficiency"] == round(stored / (rep["BRAM"] * 36 * 1024), 3)
+
+
+def test_ecp5_synthesis_reports_the_primitives_place_and_route_uses(tmp_path, design):
+    """--family ecp5 (synth_ecp5, what make pnr places and what the folding's area model is
+    calibrated on): LUT4 / CCU2C / DP16KD / MULT18 per layer and kernel; multipliers only in
+    the first layer's current kernel, as many as its lanes."""
+    net = random_network("c8 p2 c16 p2 r", seed=3)
+    d = design(net)
+    prj = writer.write(d, tmp_path / "prj")
+    rc, rep, out = cli("rtl.synth", prj, "--family", "ecp5")
+    assert rc == 0, out
+    assert rep["family"] == "ecp5" and rep["LUT4"] > 0 and rep["DP16KD"] > 0
+    conv1 = rep["layers"]["conv1"]["kernels"]
+    assert conv1["snn_direct_current"]["MULT18"] == d.lanes["conv1"] == rep["MULT18"]
+    assert rep["memory"]["conv2"]["bits_allocated"] == rep["layers"]["conv2"]["DP16KD"] * 18432
+    assert json.loads((prj / "synth_ecp5_report.json").read_text()) == rep
 
 
 def test_a_crash_of_abc9s_self_check_repeats_synthesis_without_it(tmp_path, design, monkeypatch):
@@ -64,17 +89,17 @@ def test_a_crash_of_abc9s_self_check_repeats_synthesis_without_it(tmp_path, desi
     assert "scratchpad -set abc9.verify false" in synth.yosys_script(["a.sv"], "top", "s.json", False)
     real, calls = synth.run_yosys, []
 
-    def crashing_once(prj, sources, top, abc9_verify=True):
+    def crashing_once(prj, sources, top, abc9_verify=True, family=synth.FAMILIES["xc7"]):
         calls.append(abc9_verify)
         if abc9_verify:
             raise synth.Abc9VerifyCrash("ABC9's &verify crashed")
-        return real(prj, sources, top, abc9_verify)
+        return real(prj, sources, top, abc9_verify, family)
 
     monkeypatch.setattr(synth, "run_yosys", crashing_once)
     rep = synth.synth(prj)
     assert calls == [True, False] and rep["abc9_verify"] is False and rep["LUT"] > 0
 
-    def failing(prj, sources, top, abc9_verify=True):
+    def failing(prj, sources, top, abc9_verify=True, family=None):
         raise synth.ToolError("yosys failed")
 
     monkeypatch.setattr(synth, "run_yosys", failing)

@@ -139,6 +139,13 @@ def test_measured_rtl_cycles_are_preferred_to_the_cycle_model(routed, tmp_path):
     assert r["latency_us"] == round(801.0 / r["fmax_mhz"], 3)
     assert r["interval_us"] == round(650.5 / r["fmax_mhz"], 3)
     assert (r["LUT4"], r["FF"], r["DP16KD"]) == (10, 3, 0)
+    # block RAM bits stored (the design's, project.json) against allocated
+    stat["design"]["num_cells_by_type"]["DP16KD"] = 2
+    r = pnr.summarize(pnr.parse_part("LFE5U-85F-6BG381C"), 100.0, 1, "hire_snn", "ap_clk", stat,
+                      nx, "", prj)
+    stored = sum(json.loads((prj / "project.json").read_text())["memory_bits"].values())
+    assert r["memory"] == {"bits_stored": stored, "bits_allocated": 2 * 18432,
+                           "efficiency": round(stored / (2 * 18432), 3)}
     with pytest.raises(pnr.ToolError, match=r"no clock named 'clk_sys'; clocks: ap_clk"):
         pnr.summarize(pnr.parse_part("LFE5U-85F-6BG381C"), 100.0, 1, "hire_snn", "clk_sys",
                       stat, nx, "", prj)

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 from core.atomic import atomic_dir
+from core.hw import config as hw_config
+from core.hw import folding
 from core.hw.mapping import as_network, design_of
-from core.runs import DEFAULT_RUN, load_network
+from core.runs import DEFAULT_RUN, load_network, load_vectors
 
 
 def write_files(files: dict, out_dir) -> Path:
@@ -25,9 +27,21 @@ def write_files(files: dict, out_dir) -> Path:
     return out_dir
 
 
-def generate(write, net, out, config=None, overrides: dict | None = None, weights=None) -> Path:
-    """Map a Network (or model.json dict + weights) onto the design, then `write(design, out)`."""
-    return write(design_of(as_network(net, weights), config, overrides), out)
+def generate(write, net, out, config=None, overrides: dict | None = None, weights=None,
+             codes=None) -> Path:
+    """Map a Network (or model.json dict + weights) onto the design, then `write(design, out)`.
+    `codes`: the images a folding target's cycle model runs on (core.hw.folding)."""
+    return write(design_of(as_network(net, weights), config, overrides, codes=codes), out)
+
+
+def fold_codes(src, net, config=None, overrides: dict | None = None):
+    """The clean test images a folding target is met on: the first settings.fold_images of
+    the run folder's vectors.npz; None (random spike maps) for an IR folder or no target."""
+    settings = hw_config.load(config, overrides)
+    if not folding.targets(settings) or not (Path(src) / "vectors.npz").is_file():
+        return None
+    codes, _ = load_vectors(src, n=None, in_shape=net.in_shape)
+    return codes[:settings["fold_images"]]
 
 
 CORE = Path(__file__).resolve().parents[1]
@@ -69,12 +83,39 @@ def is_current(out: Path, net, design, settings_file: str, fingerprint: str | No
             and (fingerprint is None or manifest.get("generator_sha256") == fingerprint))
 
 
-def project_for(write, net, out, settings_file: str, config=None):
-    """(design, out): the design of `net`, and `out` rewritten unless it is already current."""
-    design = design_of(net, config)
+def project_for(write, net, out, settings_file: str, config=None, codes=None,
+                overrides: dict | None = None):
+    """(design, out): the design of `net`, and `out` rewritten unless it is already current.
+    `codes`: the images a folding target is met on (fold_codes)."""
+    design = design_of(net, config, overrides, codes=codes)
     if not is_current(out, net, design, settings_file, fingerprint_of(write)):
         write(design, out)
     return design, Path(out)
+
+
+def add_fold_arguments(ap: argparse.ArgumentParser) -> None:
+    """The folding flags of every command that generates a project (core.hw.folding)."""
+    ap.add_argument("--target-us", type=float, metavar="US",
+                    help="fold to this latency per image: the lanes per layer of least area "
+                         "(calibrated model) whose cycle model, on the run's own spike traces, "
+                         "meets it at settings.clock_mhz (set that, or --mhz, to the Fmax `make "
+                         "pnr` measured); sets settings.target_latency_us")
+    ap.add_argument("--target-interval-us", type=float, metavar="US",
+                    help="fold to this interval between streamed images (settings."
+                         "target_interval_us); with --target-us both must hold")
+    ap.add_argument("--mhz", type=float, help="the clock the targets are met at (settings."
+                                              "clock_mhz)")
+
+
+def fold_overrides(ap: argparse.ArgumentParser, a) -> dict:
+    """The settings the folding flags set (checked: each > 0)."""
+    for flag, v in (("--target-us", a.target_us), ("--target-interval-us", a.target_interval_us),
+                    ("--mhz", a.mhz)):
+        if v is not None and not v > 0:
+            ap.error(f"{flag} must be > 0, got {v:g}")
+    return {k: v for k, v in (("target_latency_us", a.target_us),
+                              ("target_interval_us", a.target_interval_us),
+                              ("clock_mhz", a.mhz)) if v is not None}
 
 
 def generate_main(argv, prog: str, doc: str, default_out: Path, write, summary) -> int:
@@ -88,8 +129,16 @@ def generate_main(argv, prog: str, doc: str, default_out: Path, write, summary) 
     ap.add_argument("--config", help="settings JSON (lanes per layer, fifo_depth, clock_mhz, "
                                      "spike_rate, ...; one schema for both backends, "
                                      "docs/ARCHITECTURE.md)")
+    add_fold_arguments(ap)
     a = ap.parse_args(argv)
-    out = generate(write, load_network(a.src), a.out, a.config)
+    overrides = fold_overrides(ap, a)
+    net = load_network(a.src)
+    out = generate(write, net, a.out, a.config, overrides,
+                   codes=fold_codes(a.src, net, a.config, overrides))
+    fold = Path(out) / "folding.json"
+    if fold.is_file():
+        f = json.loads(fold.read_text())
+        print(folding.describe(f))
     lat = json.loads((Path(out) / "latency.json").read_text())
     print(f"wrote {out} ({summary}: {lat['latency_us']} us per image, one image every "
           f"{lat['interval_between_images']:g} cycles at {lat['clock_mhz']:g} MHz and a "

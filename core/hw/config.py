@@ -34,6 +34,13 @@ DEFAULTS = {
     # HLS top: free-running dataflow with only clock, reset and AXI4-Stream ports
     "block_protocol": "ap_ctrl_none",
     "part": "xc7a100tcsg324-1",
+    # folding to a target (core.hw.folding): lanes chosen per layer, the least area (the
+    # calibrated model of core/hw/area_ecp5.json) whose cycle model meets these at clock_mhz
+    # (null: no target; lanes from "layers" or DEFAULT_LANES)
+    "target_latency_us": None,
+    "target_interval_us": None,
+    # images of the run whose golden spike traces the folding's cycle model runs on
+    "fold_images": 8,
     # {"conv2": {"lanes": 16}, ...}: missing layers get DEFAULT_LANES; a layer's "kernel" picks
     # a variant kind of the one the mapping chooses (core.hw.kernels: Kernel.variant_of)
     "layers": {},
@@ -49,13 +56,21 @@ _CHECKS = {
     "block_protocol": (str, lambda v: v in ("ap_ctrl_none", "ap_ctrl_chain"),
                        "ap_ctrl_none or ap_ctrl_chain (ap_ctrl_hs serializes images)"),
     "part": (str, lambda v: bool(v), "a non-empty part name"),
+    "target_latency_us": ((float, type(None)), lambda v: v is None or v > 0,
+                          "a positive number of microseconds or null"),
+    "target_interval_us": ((float, type(None)), lambda v: v is None or v > 0,
+                           "a positive number of microseconds or null"),
+    "fold_images": (int, lambda v: 1 <= v <= 1000, "an integer in 1..1000"),
 }
 
 
 def _check(key, value):
     typ, ok, what = _CHECKS[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float) if typ is float else typ) \
-            or not ok(value):
+    if typ is float:
+        typ = (int, float)
+    elif isinstance(typ, tuple) and float in typ:
+        typ = (int, *typ)
+    if isinstance(value, bool) or not isinstance(value, typ) or not ok(value):
         raise GeneratorError(f"settings.{key}: expected {what}, got {value!r}")
     return value
 

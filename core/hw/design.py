@@ -172,6 +172,7 @@ class Design:
     settings: dict             # effective settings (every weight layer's lanes filled in)
     processes: list
     streams: list
+    folding: dict | None = None  # how the lanes were chosen for a target (core.hw.folding)
 
     @property
     def timesteps(self) -> int:

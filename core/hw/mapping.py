@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from core.errors import GeneratorError, IRError
 from core.hw import config as hw_config
+from core.hw import folding
 from core.hw.design import Design, SpikeMap, Stream
 from core.hw.kernels import PIPE, REGISTRY, kernel
 from core.network import Network
@@ -171,6 +172,19 @@ def _check_memory(design: Design, settings) -> None:
                 "(settings.layer_memory_kbits)")
 
 
-def design_of(net, config=None, overrides: dict | None = None, weights=None) -> Design:
-    """Load the settings (file and/or overrides) and map: what every backend calls first."""
-    return build(net, hw_config.load(config, overrides), weights)
+def design_of(net, config=None, overrides: dict | None = None, weights=None,
+              codes=None) -> Design:
+    """Load the settings (file and/or overrides) and map: what every backend calls first.
+    With a latency or interval target in the settings the lanes are folded to it first
+    (core.hw.folding; `codes`: the images whose spike traces the cycle model runs on)."""
+    net = as_network(net, weights)
+    settings = hw_config.load(config, overrides)
+    if not folding.targets(settings):
+        return build(net, settings)
+    hw_config.check_layer_names(settings, net)
+    f = folding.fold(net, settings, lambda s: build(net, s), codes)
+    for name, n in f.lanes.items():
+        settings["layers"].setdefault(name, {})["lanes"] = n
+    design = build(net, settings)
+    design.folding = f.to_json()
+    return design

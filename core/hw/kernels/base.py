@@ -50,6 +50,19 @@ class Kernel:
         """Its parallel units, in words (latency.json)."""
         return f"{p.params.get('lanes', 1)} adders"
 
+    # what the area model (core.hw.area) scales a kernel's logic by
+    def parallel_units(self, p: Process) -> int:
+        """Copies of its datapath working in the same cycle (adders, neuron lanes)."""
+        return p.params.get("lanes", 1)
+
+    def datapath_bits(self, p: Process) -> int:
+        """Bits of logic the parallelism replicates: units x the widest register they hold."""
+        return self.parallel_units(p) * max(p.widths.values(), default=1)
+
+    def multipliers(self, p: Process) -> int:
+        """Hardware multipliers (the first layer's only: spikes need adders)."""
+        return 0
+
     def input_pool(self, p: Process) -> int:
         """The OR-pooling window side the process applies to its input stream (1: none);
         random traces fire a pooled map less so that its pooled output has the asked rate."""

@@ -28,6 +28,9 @@ class _Direct(Kernel):
     def units(self, p: Process) -> str:
         return f"{p.params['lanes']} multipliers"
 
+    def multipliers(self, p: Process) -> int:
+        return p.params["lanes"]
+
     def behaviour(self, p: Process, io, image):
         n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
         for _ in range(n_in):                       # one beat per cycle while s_axis has data

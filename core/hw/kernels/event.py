@@ -115,6 +115,9 @@ class ConvEvent(_Event):
         k, lanes = p.params["kernel"], p.params["lanes"]
         return f"{k * k * lanes} adders ({k}x{k} taps x {lanes} lanes)"
 
+    def parallel_units(self, p: Process) -> int:
+        return p.params["kernel"] ** 2 * p.params["lanes"]
+
 
 @register
 class DenseEvent(_Event):

@@ -26,6 +26,9 @@ class PoolOr(Kernel):
     def units(self, p: Process) -> str:
         return "1 slice per cycle"
 
+    def parallel_units(self, p: Process) -> int:
+        return p.params["out_g"]                 # one OR per channel of the slice
+
     def input_pool(self, p: Process) -> int:
         return p.params["size"]
 
