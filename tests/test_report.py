@@ -77,6 +77,18 @@ def test_groups_and_statistics(runs):
     assert pts[2][0] == pytest.approx(4 * pts[1][0], rel=1e-6) and pts[2][1] == 0.375
 
 
+def test_adversarial_training_budgets_are_separate_groups(runs, tmp_path):
+    """FGSM-AT / PGD-AT at two training budgets are two groups, labelled by the budget."""
+    for name, eps in (("pat-s0", None), ("pat16-s0", 16 / 255)):
+        shutil.copytree(runs / "pat-s0", tmp_path / name)
+        if eps is not None:
+            m = json.loads((tmp_path / name / "metrics.json").read_text())
+            m["config"]["train_eps"] = eps
+            (tmp_path / name / "metrics.json").write_text(json.dumps(m))
+    groups = R.build([tmp_path])["summary"]["groups"]
+    assert sorted(g["label"] for g in groups) == ["PGD-AT, eps 16/255", "PGD-AT, eps 8/255"]
+
+
 def test_labels_name_what_differs():
     a = {"method": "hire", "encoding": "direct", "train_eps": 8 / 255, "periods": 2}
     b = {**a, "train_eps": 0.1}

@@ -39,7 +39,7 @@ DEFAULT_OUT = Path("build/report")
 GROUP_KEYS = ("method", "encoding", "timesteps", "quant", "periods", "train_eps", "eps_ramp",
               "noise_step", "noise_init", "consistency", "ema", "surrogate", "leak_shift", "epochs",
               "train_limit", "batch_size", "lr", "arch", "dataset", "at_steps", "at_step")
-HIRE_ONLY = ("periods", "train_eps", "eps_ramp", "noise_step", "noise_init", "consistency")
+HIRE_ONLY = ("periods", "eps_ramp", "noise_step", "noise_init", "consistency")
 DEFAULTS = {"eps_ramp": 0.0, "noise_step": 1.0, "noise_init": "clean", "consistency": 0.0, "ema": 0.0}
 
 
@@ -70,6 +70,8 @@ def load(run) -> dict:
     if not str(cfg.get("method")).startswith("hire"):
         for k in HIRE_ONLY:
             cfg[k] = None
+    if cfg.get("method") == "standard":      # the one method without a training budget
+        cfg["train_eps"] = None
     cfg["timesteps"] = (m.get("model") or {}).get("timesteps", cfg.get("timesteps"))
     cfg["encoding"] = (m.get("model") or {}).get("encoding", cfg.get("encoding"))
     secs = m.get("train_seconds_per_epoch") or []
