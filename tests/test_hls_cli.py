@@ -90,7 +90,7 @@ def test_csim_detects_a_mismatch(tmp_path, run_dir, cache, monkeypatch):
     text = params.read_text()
     th = load_network(run_dir).layers[0].threshold
     params.write_text(text.replace(f"threshold = {th};", f"threshold = {th + 1};", 1))
-    monkeypatch.setattr(csim, "project_for", lambda net, o, c=None: (
+    monkeypatch.setattr(csim, "project_for", lambda net, o, c=None, codes=None, overrides=None: (
         csim.HLSProject(o), design_of(net, c)))
     monkeypatch.setenv("HIRE_SNN_CSIM_CACHE", cache)
     code = csim.main([str(run_dir), "--n", "20", "--out", str(out)])
