@@ -75,6 +75,13 @@ def test_groups_and_statistics(runs):
     assert pts == [[g["train_s_per_epoch"]["mean"], g["eps"][e]["worst_case"]["mean"]]
                    for g in groups]
     assert pts[2][0] == pytest.approx(4 * pts[1][0], rel=1e-6) and pts[2][1] == 0.375
+    # with the methods' benchmarked cost instead of each run's own clock
+    costs = {"methods": {"hire": {"seconds_per_60k_epoch": 50.0},
+                         "standard": {"seconds_per_60k_epoch": 40.0},
+                         "pgd-at": {"seconds_per_60k_epoch": 270.0}}}
+    fig = R.fig_cost(res["summary"], costs)
+    pts = [c.lines[0].get_xydata()[0].tolist() for c in fig.axes[0].containers]
+    assert [p[0] for p in pts] == [50.0, 40.0, 270.0]
 
 
 def test_adversarial_training_budgets_are_separate_groups(runs, tmp_path):
@@ -121,4 +128,12 @@ def test_cli_writes_table_json_and_figures(runs, tmp_path):
 def test_cli_without_runs(tmp_path):
     r = run_cli("train.report", str(tmp_path), "--out", str(tmp_path / "out"))
     assert r.returncode == 2 and r.stderr.startswith("error:") and "train.robustness" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_a_costs_file_that_is_not_a_methods_benchmark(runs, tmp_path):
+    bad = tmp_path / "costs.json"
+    bad.write_text(json.dumps({"qat_over_snntorch": 1.7}))
+    r = run_cli("train.report", str(runs), "--out", str(tmp_path / "out"), "--costs", str(bad))
+    assert r.returncode == 2 and "bench_train.py --methods" in r.stderr, r.stderr
     assert not (tmp_path / "out").exists()

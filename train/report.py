@@ -179,7 +179,8 @@ def summarize(groups) -> dict:
     rows = []
     for g in groups:
         runs = g["runs"]
-        row = {"label": g["label"], "seeds": [r["seed"] for r in runs], "runs": [r["path"] for r in runs],
+        row = {"label": g["label"], "method": g["config"].get("method"),
+               "seeds": [r["seed"] for r in runs], "runs": [r["path"] for r in runs],
                "timesteps": g["config"].get("timesteps"), "clean": stats([r["rob"]["clean"] for r in runs]),
                "clean_all": stats([r["clean_all"] for r in runs]),
                "energy_uj": stats([r["energy_uj"] for r in runs]),
@@ -373,8 +374,10 @@ def fig_energy(summary, runs, groups):
     return fig
 
 
-def fig_cost(summary):
-    """Worst case at the largest eps against training seconds per epoch, one point per group."""
+def fig_cost(summary, costs: dict | None = None):
+    """Worst case at the largest eps against training seconds per epoch, one point per group:
+    the runs' own epoch times, or with `costs` (bench/bench_train.py --methods JSON: every
+    method timed side by side) the method's benchmarked seconds per 60000-image epoch."""
     plt = _plt()
     gs = summary["groups"]
     col = _colors(gs)
@@ -382,13 +385,18 @@ def fig_cost(summary):
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     for g in gs:
         t, w = g["train_s_per_epoch"], g["eps"].get(e_last, {}).get("worst_case", stats([]))
+        if costs is not None:
+            bench = costs.get("methods", {}).get(g.get("method"))
+            t = stats([bench["seconds_per_60k_epoch"]] if bench else [])
         if t["mean"] is None or w["mean"] is None:
             continue
         ax.errorbar(t["mean"], w["mean"], xerr=[[t["mean"] - t["min"]], [t["max"] - t["mean"]]],
                     yerr=[[w["mean"] - w["min"]], [w["max"] - w["mean"]]], fmt="o", capsize=3,
                     color=col[g["label"]], markeredgecolor="black",
                     label=f"{g['label']} ({len(g['seeds'])} seed{'s' * (len(g['seeds']) > 1)})")
-    ax.set_xlabel("training time per epoch (s, whiskers: min..max over seeds)")
+    ax.set_xlabel("training time per epoch (s, whiskers: min..max over seeds)" if costs is None
+                  else "training time per epoch, methods timed side by side (s, bench_train "
+                       "--methods)")
     ax.set_ylabel(f"worst-case accuracy at eps {_fmt_eps(e_last) if e_last else '-'}")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
@@ -407,15 +415,26 @@ def masking_curves(groups) -> dict:
     return out
 
 
-def figures(summary, runs, groups) -> dict:
+def figures(summary, runs, groups, costs=None) -> dict:
     return {"robustness_per_attack": fig_per_attack(summary),
             "worst_case_vs_eps": fig_worst_vs_eps(summary, masking_curves(groups)),
             "methods": fig_methods(summary),
             "energy_vs_robustness": fig_energy(summary, runs, groups),
-            "cost_vs_robustness": fig_cost(summary)}
+            "cost_vs_robustness": fig_cost(summary, costs)}
 
 
-def build(paths, out=None, log=print) -> dict:
+def load_costs(path) -> dict:
+    """bench/bench_train.py --methods' JSON (seconds per epoch of every method)."""
+    try:
+        costs = json.loads(Path(path).read_text())
+        assert all("seconds_per_60k_epoch" in v for v in costs["methods"].values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, AssertionError) as e:
+        raise ReportError(f"--costs {path}: not a `bench/bench_train.py --methods` result ({e!r});"
+                          " make one with `python bench/bench_train.py --methods`") from e
+    return costs
+
+
+def build(paths, out=None, log=print, costs: dict | None = None) -> dict:
     """Load, summarize; with `out`, write results.md, report.json and the PNGs there."""
     found = find_runs(paths)
     if not found:
@@ -434,7 +453,7 @@ def build(paths, out=None, log=print) -> dict:
         with atomic_file(out / "report.json") as tmp:
             tmp.write_text(json.dumps({**summary, "eps": summary["eps"]}, indent=1, default=str) + "\n")
         plt = _plt()
-        for name, fig in figures(summary, runs, groups).items():
+        for name, fig in figures(summary, runs, groups, costs).items():
             with atomic_file(out / f"{name}.png") as tmp:
                 fig.savefig(tmp, format="png")
             plt.close(fig)
@@ -450,8 +469,12 @@ def main(argv=None) -> int:
     ap.add_argument("runs", nargs="*", default=["runs"],
                     help="run folders, or folders holding them (default runs/)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help=f"output folder (default {DEFAULT_OUT})")
+    ap.add_argument("--costs", metavar="JSON",
+                    help="cost_vs_robustness.png's x: the methods' seconds per epoch from "
+                         "`python bench/bench_train.py --methods` (timed side by side) instead "
+                         "of each run's own clock (skewed when runs shared the cores)")
     a = ap.parse_args(argv)
-    res = build(a.runs, a.out)
+    res = build(a.runs, a.out, costs=load_costs(a.costs) if a.costs else None)
     print(res["markdown"])
     print(json.dumps({"out": a.out, "runs": len(res["runs"]), "groups": [g["label"] for g in res["groups"]]}))
     return 0
