@@ -400,7 +400,7 @@ def fig_cost(summary, costs: dict | None = None):
     ax.set_ylabel(f"worst-case accuracy at eps {_fmt_eps(e_last) if e_last else '-'}")
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Cost against robustness: what each training method buys per second")
     return fig
 
