@@ -98,7 +98,7 @@ def run(a) -> dict:
         cfg = ROOT / "build" / "bench" / "fold_config.json"
         cfg.parent.mkdir(parents=True, exist_ok=True)
         cfg.write_text(json.dumps({"target_latency_us": target,
-                                   "clock_mhz": getattr(a, "mhz", None) or d["ecp5_mhz_or_100"]}))
+                                   "clock_mhz": getattr(a, "mhz", None) or (d["ecp5"] or {}).get("fmax_mhz", 100.0)}))
         res["folded"] = hardware(net_run, n, "rtl_prj_folded", cfg, quick, log)
     log(hardware_table(res))
     out = {
@@ -150,7 +150,6 @@ def hardware(net_run, n, name, config, quick, log) -> dict:
         "area": {k: area[k] for k in ("LUT", "LUTRAM", "FF", "BRAM", "DSP")},
         "area_layers": area["layers"],
         "memory": area.get("memory"),
-        "ecp5_mhz_or_100": routed["fmax_mhz"] if routed else 100.0,
         "ecp5": None if routed is None else {
             **{k: routed.get(k) for k in ("part", "fmax_mhz", "timing_met", "latency_us",
                                           "interval_us", "cycles_from", "LUT4", "CCU2C", "FF",

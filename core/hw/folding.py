@@ -137,13 +137,10 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
             s["layers"].setdefault(L.name, {})["lanes"] = n
         return s
 
-    def simulate(design):
-        return cycles.model(design, traces.of(design))
-
     # the fastest folding first: if it misses, no folding meets the target
     fastest = tuple(o[-1] for o in options)
     d = build(with_lanes(fastest))
-    m = m_fastest = simulate(d)
+    m = m_fastest = cycles.model(d, traces.of(d))
     if not _meets(m, clock, tgt):
         itv = m["interval_between_images"] or m["cycles_per_image"]
         want = ", ".join(f"{k.removeprefix('target_').removesuffix('_us')} <= {v:g} us"
