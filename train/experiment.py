@@ -126,6 +126,7 @@ def build_model(args, seed: int) -> QuantSNN:
     in_shape, n_classes = data.info(args.dataset)
     torch.manual_seed(seed)
     return QuantSNN(ModelConfig(arch=args.arch, in_shape=in_shape, n_classes=n_classes,
+                                layers=list(getattr(args, "layers", None) or []),
                                 quant=args.quant, timesteps=args.timesteps,
                                 leak_shift=args.leak_shift, v_th=args.v_th,
                                 surrogate=args.surrogate, encoding=args.encoding))
@@ -315,6 +316,7 @@ class Experiment:
             self.out.mkdir(parents=True, exist_ok=True)
         seed_everything(a.seed)
         model = build_model(a, a.seed)
+        imported = self.init_from_nir(model, xte, yte) if getattr(a, "init_from", None) else None
         where = (f"{self.dist.world} processes ({self.dist.backend}, {self.device.type}), "
                  f"{-(-a.batch_size // self.dist.world)} images each per minibatch of {a.batch_size}"
                  if self.dist.enabled else str(self.device))
@@ -363,7 +365,7 @@ class Experiment:
             "distributed": self.dist.info(a.batch_size),
             "lif_kernel": {"backend": "fused" if lif.fused_active() and self.device.type == "cpu"
                            else "torch", **fused_lif.info()},
-            "ir": ir_info, "device": str(self.device),
+            "ir": ir_info, "init_from": imported, "device": str(self.device),
             "host": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                      "python": platform.python_version(), "torch": torch.__version__},
         }
@@ -372,6 +374,24 @@ class Experiment:
         link_latest(self.out)
         self.summary(metrics)
         return metrics
+
+    def init_from_nir(self, model, xte, yte) -> dict:
+        """--init-from: the NIR graph's weights and thresholds into `model` (Brevitas quantises
+        them: post-training quantization), with the test accuracy before any fine-tuning."""
+        from quant import nir as N
+        a = self.args
+        imp = N.from_nir(N.read_graph(a.init_from), a.nir_dt, a.nir_reset)
+        N.init_model(model, imp)
+        for L in imp.leaks:
+            self.log(f"NIR {L['node']}: beta {L['beta']:g} -> shift leak {L['beta_used']:g} "
+                     f"(k={L['leak_shift']}, time constant x{L['tau_ratio']:g})")
+        for note in imp.notes:
+            self.log(f"NIR: {note}")
+        ptq = attacks.accuracy(model, xte, yte, seed=a.seed)
+        self.log(f"NIR model {' '.join(imp.layers)} quantised post-training: clean accuracy "
+                 f"{ptq:.2%} before fine-tuning")
+        return {"file": str(a.init_from), "dt": a.nir_dt, "ptq_clean_acc": ptq,
+                **{k: v for k, v in imp.summary().items() if k != "thresholds"}}
 
     def export(self, model):
         if model.bits is None or model.cfg.encoding != "direct":

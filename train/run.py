@@ -1,6 +1,7 @@
 """Train a quantized SNN (HIRE or standard), attack it, report energy, hand off to hardware.
 
     python train/run.py --quant 4bit            # Fashion-MNIST, HIRE, T=8, eps 11/255
+    python train/run.py --init-from model.nir --epochs 1   # fine-tune a NIR model (snnTorch, ...)
 
 Writes a run folder (default runs/<dataset>-<method>-<quant>-<time>, linked as runs/latest):
 checkpoint.pt (atomic), ir/ (the hardware IR, for quantized direct-input models),
@@ -203,6 +204,18 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--blackbox-epochs", type=nonneg_int, default=1,
                    help="epochs of the separately seeded source model for the black-box transfer "
                         "attack (0 skips it; default 1)")
+    g = ap.add_argument_group("bring your own model (NIR)")
+    g.add_argument("--init-from", default=None, metavar="FILE.nir",
+                   help="start from a NIR graph (snnTorch's export_to_nir + nir.write, or "
+                        "`python -m quant.nir export`): its layers, leaks and thresholds replace "
+                        "--arch / --leak-shift / --v-th, its weights are quantised post-training, "
+                        "then --epochs of --method fine-tune them")
+    g.add_argument("--nir-dt", type=number, default=1e-4,
+                   help="the time step the graph's time constants are read at (default 1e-4 s, "
+                        "snnTorch's)")
+    g.add_argument("--nir-reset", choices=("refuse", "subtract"), default="refuse",
+                   help="a LIF that resets to zero (NIR's LIF; snnTorch's export): refuse "
+                        "(default) or import it as reset by subtraction, the hardware's")
     g = ap.add_argument_group("output")
     g.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<method>-<quant>-<time>)")
     g.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
@@ -213,6 +226,31 @@ def parser() -> argparse.ArgumentParser:
                         "sets 1 per process)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     return ap
+
+
+def nir_architecture(ap, args) -> None:
+    """--init-from: the graph's layers, leaks and timesteps in args (errors name the node)."""
+    from core.errors import FlowError
+    from quant import nir as N
+    from train import data
+    for flag, v in (("--arch", args.arch), ("--leak-shift", args.leak_shift)):
+        if v is not None:
+            ap.error(f"{flag} comes from the NIR graph with --init-from; drop it")
+    if args.encoding != "direct" or args.quant == "float":
+        ap.error("--init-from builds a quantized direct-input model (the hardware's)")
+    if not (args.nir_dt > 0):
+        ap.error("--nir-dt must be > 0")
+    try:
+        imp = N.from_nir(N.read_graph(args.init_from), args.nir_dt, args.nir_reset)
+        in_shape, classes = data.info(args.dataset)
+    except (FlowError, data.DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    if tuple(imp.in_shape) != tuple(in_shape) or imp.n_classes != classes:
+        ap.error(f"--init-from: the graph takes {tuple(imp.in_shape)} images into "
+                 f"{imp.n_classes} classes; {args.dataset} has {tuple(in_shape)} and {classes}")
+    args.arch, args.layers, args.leak_shift = "nir", list(imp.layers), list(imp.leak_shifts)
+    args.timesteps = args.timesteps or imp.timesteps
 
 
 def main(argv=None):
@@ -239,10 +277,13 @@ def main(argv=None):
     if args.device == "cuda":
         if not torch.cuda.is_available():
             ap.error("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    args.layers = None
+    if args.init_from is not None:
+        nir_architecture(ap, args)
     args.arch = args.arch or DEFAULT_ARCH[args.dataset]
     args.timesteps = args.timesteps or (32 if args.encoding == "rate" else 8)
     args.train_eps = DEFAULT_TRAIN_EPS[args.dataset] if args.train_eps is None else args.train_eps
-    n = n_spiking(ARCHS[args.arch])
+    n = n_spiking(args.layers or ARCHS[args.arch])
     if args.leak_shift is None:
         args.leak_shift = default_leak_shifts(args.arch)
     elif isinstance(args.leak_shift, list) and len(args.leak_shift) != n:
