@@ -43,6 +43,9 @@ from rtl.kernels import spelling
 DEVICES = {"ecp5": {"name": "LFE5U-85F", "LUT": 83640, "FF": 83640, "BRAM": 208, "MULT": 156}}
 BRAM_MODES = {"ecp5": [[16384, 1], [8192, 2], [4096, 4], [2048, 9], [1024, 18], [512, 36]]}
 LUTRAM_CANDIDATES = (0, 128, 256, 512, 1024, 2048, 4096)
+# one distributed-RAM cell: ECP5's TRELLIS_DPR16X4 (16 words x 4 bits) takes two slices' LUT
+# sites in RAM mode (4) and the write-port slice's two (nextpnr packs it so)
+LUTRAM_CELL = {"ecp5": {"words": 16, "width": 4, "LUT": 6}}
 # random networks for the kinds a conv network lacks: dense_direct_current + lif_direct +
 # dense_event + readout_event, and dense_direct_current + readout_direct
 EXTRA_NETWORKS = ("f64 f32 r", "r")
@@ -83,7 +86,7 @@ def points(design, report) -> tuple[list, list]:
             raise RunError(f"no {module} under layer {p.layer.name} in the synthesis report")
         lut, ff = logic(cells)
         kpts.append((p.kernel, kernel(p.kernel).datapath_bits(p), lut, ff, cells["DP16KD"],
-                     [(m.words, m.width) for m in p.memories]))
+                     [(m.words, m.width) for m in p.memories if not m.lutram]))
     for layer in {s.layer for s in design.streams}:
         mine = [s for s in design.streams if s.layer == layer]
         cells = report["layers"][layer]["kernels"].get("snn_fifo")
@@ -131,7 +134,8 @@ def fit(kpts, fpts, family: str) -> dict:
         coef = np.linalg.lstsq(A, y, rcond=None)[0]
         fifo[key] = [round(float(max(coef[0], 0.0)), 3), round(float(max(coef[1], 0.0)), 5)]
     model = dict(family=family, device=DEVICES[family], kernels=kernels, fifo=fifo,
-                 bram_bits=18 * 1024, bram_modes=BRAM_MODES[family], lutram_max_bits=0)
+                 bram_bits=18 * 1024, bram_modes=BRAM_MODES[family], lutram_max_bits=0,
+                 lutram=LUTRAM_CELL[family])
 
     def bram_error(threshold):
         m = AreaModel(**{**model, "lutram_max_bits": threshold, "source": {}})

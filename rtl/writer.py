@@ -235,9 +235,12 @@ def render(design: Design) -> dict:
         "in_shape": list(net.in_shape), "n_inputs": net.n_inputs, "classes": net.classes,
         "timesteps": net.timesteps, "layers": [L.name for L in net.layers],
         "lanes": design.lanes,
-        # bits each layer stores on chip (memories and the FIFOs it writes): rtl.synth and
-        # rtl.pnr set them against the block RAM bits allocated
-        "memory_bits": design.memory_bits_per_layer(),
+        # bits each layer stores on chip for block RAM (memories and the FIFOs it writes, not
+        # the memories its kernels put in LUT RAM): rtl.synth and rtl.pnr set them against the
+        # block RAM bits allocated
+        "memory_bits": design.memory_bits_per_layer(lutram=False),
+        "lutram_bits": {k: v - design.memory_bits_per_layer(lutram=False)[k]
+                        for k, v in design.memory_bits_per_layer().items()},
     }
     files["project.json"] = json.dumps(manifest, indent=2, sort_keys=True) + "\n"
     files["README.md"] = _readme(design, lat)

@@ -5,7 +5,9 @@ x the widest register), interpolated between points measured by Yosys synthesis 
 projects at several foldings (`python -m rtl.calibrate`, which writes core/hw/area_<family>.json
 with the interpolation's leave-one-out error); a FIFO's is linear in its word width. Block RAM is counted from each
 memory's geometry (the cheapest block configuration that holds it; small memories go to LUT
-RAM as Yosys maps them), multipliers from the kernels (only the first layer has any).
+RAM as Yosys maps them), multipliers from the kernels (only the first layer has any). A memory a
+kernel puts in LUT RAM (Memory.lutram) takes no block but the family's distributed-RAM cells
+(`lutram`: words x bits of one cell and the logic sites it occupies).
 
 Cost: the design's share of the device, summed over logic (LUT4 + 2 per CCU2C: nextpnr's
 TRELLIS_COMB sites), block RAM and multipliers, so that one resource is not traded blindly
@@ -40,6 +42,7 @@ class AreaModel:
     bram_modes: list        # [[depth, width], ...] the block's configurations
     lutram_max_bits: int    # memories up to this size are LUT RAM (no block)
     source: dict            # how the coefficients were measured
+    lutram: dict | None = None   # {"words", "width", "LUT"}: one distributed-RAM cell
 
     @classmethod
     def load(cls, family: str = "ecp5") -> "AreaModel":
@@ -50,7 +53,8 @@ class AreaModel:
         d = json.loads(f.read_text())
         return cls(family=d["family"], device=d["device"], kernels=d["kernels"], fifo=d["fifo"],
                    bram_bits=d["bram_bits"], bram_modes=d["bram_modes"],
-                   lutram_max_bits=d["lutram_max_bits"], source=d.get("source", {}))
+                   lutram_max_bits=d["lutram_max_bits"], source=d.get("source", {}),
+                   lutram=d.get("lutram"))
 
     @staticmethod
     def interpolate(points: list, x: float) -> float:
@@ -69,6 +73,14 @@ class AreaModel:
             return 0
         return min(math.ceil(width / w) * math.ceil(words / d) for d, w in self.bram_modes)
 
+    def lutram_logic(self, words: int, width: int) -> float:
+        """Logic sites of a words x width memory built from the family's LUT-RAM cells."""
+        c = self.lutram
+        if c is None:
+            raise GeneratorError(f"the {self.family} area model has no LUT RAM cell; recalibrate "
+                                 "(python -m rtl.calibrate)")
+        return math.ceil(words / c["words"]) * math.ceil(width / c["width"]) * c["LUT"]
+
     def process(self, p) -> dict:
         k = kernel(p.kernel)
         coef = self.kernels.get(p.kernel)
@@ -76,8 +88,10 @@ class AreaModel:
             raise GeneratorError(f"the {self.family} area model has no coefficients for kernel "
                                  f"{p.kernel!r}; recalibrate (python -m rtl.calibrate)")
         x = k.datapath_bits(p)
-        return {"LUT": self.interpolate(coef["LUT"], x), "FF": self.interpolate(coef["FF"], x),
-                "BRAM": sum(self.blocks(m.words, m.width) for m in p.memories),
+        lut = self.interpolate(coef["LUT"], x) + sum(self.lutram_logic(m.words, m.width)
+                                                     for m in p.memories if m.lutram)
+        return {"LUT": lut, "FF": self.interpolate(coef["FF"], x),
+                "BRAM": sum(self.blocks(m.words, m.width) for m in p.memories if not m.lutram),
                 "MULT": k.multipliers(p)}
 
     def stream(self, s) -> dict:

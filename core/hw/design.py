@@ -130,12 +130,14 @@ class WeightArray:
 @dataclass(frozen=True)
 class Memory:
     """On-chip storage of a process: `words` x `width` bits (ram: read-write, rom: weights,
-    fifo: a stream's buffer)."""
+    fifo: a stream's buffer); lutram: the kernel puts it in distributed (LUT) RAM, so it takes
+    no block RAM."""
 
     name: str
     kind: str
     words: int
     width: int
+    lutram: bool = False
 
     @property
     def bits(self) -> int:
@@ -209,11 +211,14 @@ class Design:
                 return p
         raise KeyError(name)
 
-    def memory_bits_per_layer(self) -> dict:
-        """On-chip bits per IR layer: its processes' memories and the FIFOs they write."""
+    def memory_bits_per_layer(self, lutram: bool = True) -> dict:
+        """On-chip bits per IR layer: its processes' memories and the FIFOs they write
+        (lutram=False: without the memories its kernels put in LUT RAM, i.e. the bits block
+        RAM holds, which synthesis reports set against the block RAM allocated)."""
         out: dict = {}
         for p in self.processes:
-            out[p.layer.name] = out.get(p.layer.name, 0) + p.memory_bits
+            bits = sum(m.bits for m in p.memories if lutram or not m.lutram)
+            out[p.layer.name] = out.get(p.layer.name, 0) + bits
         for s in self.streams:
             out[s.layer] = out.get(s.layer, 0) + s.depth * s.word_bits
         return out

@@ -1,9 +1,11 @@
 // snn_conv_event: a spike-driven convolution + LIF layer (kernel conv_event). No multipliers:
 // every input spike adds its weights to the membranes it reaches.
 //
-// Membranes: K x K banks by (oy mod K, ox mod K), each a RAM of words {group, oy / K, ox / K} x
-// LANES membranes (power-of-two address fields), so the K^2 outputs one input spike reaches lie
-// in distinct banks and all taps update in the same cycle. Per timestep:
+// Membranes: K x K banks by (oy mod K, ox mod K), each a RAM (snn_ram) of GROUPS x BANK_H x
+// BANK_W words (group, oy / K, ox / K; dense: (group * BANK_H + oy / K) * BANK_W + ox / K, from
+// constant tables, so no word is padding) of LANES membranes, so the K^2 outputs one input spike
+// reaches lie in distinct banks and all taps update in the same cycle; BANK_LUTRAM = 1 puts the
+// banks in distributed RAM (shallow and wide: a block RAM would be mostly empty). Per timestep:
 //   scatter: for each spike of each input slice (lowest set bit first) and each output group,
 //            one cycle: every bank reads its word, adds the weight of its tap and writes it
 //            back. Pipeline (timing: addresses and RAM outputs registered around the RAMs):
@@ -52,6 +54,7 @@ module snn_conv_event #(
     parameter int YBO = 4,
     parameter int XBO = 4,
     parameter int GBO = 1,
+    parameter int BANK_LUTRAM = 0,   // 1: membrane banks in distributed (LUT) RAM
     parameter W_FILE = "w.hex"
 ) (
     input  logic clk,
@@ -67,7 +70,8 @@ module snn_conv_event #(
     localparam int QYB = (BANK_H > 1) ? $clog2(BANK_H) : 1;
     localparam int QXB = (BANK_W > 1) ? $clog2(BANK_W) : 1;
     localparam int RB = (K > 1) ? $clog2(K) : 1;
-    localparam int AB = GBO + QYB + QXB;                         // bank word address
+    localparam int DEPTH = GROUPS * BANK_H * BANK_W;             // words of a bank
+    localparam int AB = (DEPTH > 1) ? $clog2(DEPTH) : 1;         // bank word address
     // weight word address {g_in, lsb, og * K * K + tap}; a field of a count that is 1 has no bits
     localparam int GBIE = (IN_GROUPS > 1) ? GBI : 0;
     localparam int KK = K * K;
@@ -97,6 +101,17 @@ module snn_conv_event #(
     for (genvar i = 0; i < (1 << XBI); i++) begin : g_xtab
         assign qx_of[i] = (QXB + 1)'((i + PAD) / K);
         assign rx_of[i] = RB'((i + PAD) % K);
+    end
+
+    // dense bank addresses: row (oy / K) * BANK_W and group * BANK_H * BANK_W, as tables (no
+    // multiplier); a row or group past the bank's gives 0 (such accesses are never written)
+    logic [AB-1:0] row_of [1 << (QYB + 1)];
+    for (genvar i = 0; i < (1 << (QYB + 1)); i++) begin : g_rowtab
+        assign row_of[i] = AB'((i < BANK_H) ? i * BANK_W : 0);
+    end
+    logic [AB-1:0] gbase_of [1 << GBO];
+    for (genvar i = 0; i < (1 << GBO); i++) begin : g_gtab
+        assign gbase_of[i] = AB'((i < GROUPS) ? i * BANK_H * BANK_W : 0);
     end
 
     // ---- weights ---------------------------------------------------------------------------
@@ -147,7 +162,7 @@ module snn_conv_event #(
             case (state)
                 CLEAR: begin
                     clr_addr <= clr_addr + AB'(1);
-                    if (clr_addr == {AB{1'b1}})
+                    if (clr_addr == AB'(DEPTH - 1))
                         state <= SCATTER;
                 end
                 SCATTER: if (at_eot) state <= SETTLE;   // the last scatter write lands now
@@ -235,8 +250,6 @@ module snn_conv_event #(
             // output rows of this bank: oy = yb * K + by < OUT_H, i.e. yb < YLIM
             localparam int YLIM = (OUT_H - by + K - 1) / K;
             localparam int XLIM = (OUT_W - bx + K - 1) / K;
-            logic [LANES*MB-1:0] bank [1 << AB];
-
             // stage 0: this bank's word and tap for the spike being scattered
             logic ylow, xlow;       // the spike's row / column remainder reaches this bank
             if (by == 0) begin : g_y0
@@ -253,7 +266,7 @@ module snn_conv_event #(
             wire [QXB:0] xb = xlow ? qx : qx - (QXB + 1)'(1);
             wire yok = (ylow || qy != '0) && (yb < (QYB + 1)'(YLIM));
             wire xok = (xlow || qx != '0) && (xb < (QXB + 1)'(XLIM));
-            wire [AB-1:0] saddr = {og, yb[QYB-1:0], xb[QXB-1:0]};
+            wire [AB-1:0] saddr = gbase_of[og] + row_of[yb] + AB'(xb);
             // this bank's tap for the spike: ky = ry - by (mod K), kx = rx - bx (mod K)
             logic [TGB-1:0] tap_of [1 << (2 * RB)];
             for (genvar i = 0; i < (1 << (2 * RB)); i++) begin : g_tap
@@ -266,7 +279,8 @@ module snn_conv_event #(
             initial $readmemh(W_FILE, wrom);
             logic [WAB-1:0] wa0;
             logic [LANES*WB-1:0] wq, wq2;
-            wire [AB-1:0] raddr = (state == FIRE) ? {fg, fqy, fqx} : saddr;
+            wire [AB-1:0] faddr = gbase_of[fg] + row_of[(QYB + 1)'(fqy)] + AB'(fqx);
+            wire [AB-1:0] raddr = (state == FIRE) ? faddr : saddr;
 
             logic ok0, ok1, ok2;
             logic [AB-1:0] a0, a1, a2, a3, a4;
@@ -279,7 +293,6 @@ module snn_conv_event #(
                        | WAB'(ogk_of[og] + tap_of[{ry, rx}]);
                 wq <= wrom[wa0];
                 wq2 <= wq;
-                qb <= bank[a0];
                 ok1 <= ok0;
                 a1 <= a0;
                 qb2 <= qb;
@@ -304,10 +317,8 @@ module snn_conv_event #(
             wire we = (state == CLEAR) || swr || fwr;
             wire [AB-1:0] wa = (state == CLEAR) ? clr_addr : (swr ? a2 : a4);
             wire [LANES*MB-1:0] wd = (state == CLEAR) ? '0 : (swr ? sum : fire_next);
-            always_ff @(posedge clk) begin
-                if (we)
-                    bank[wa] <= wd;
-            end
+            snn_ram #(.W(LANES * MB), .DEPTH(DEPTH), .AW(AB), .LUTRAM(BANK_LUTRAM)) u_bank (
+                .clk, .we, .waddr(wa), .wdata(wd), .raddr(a0), .rdata(qb));
             if (GROUPS <= 2) begin : g_fwd
                 // the scatter writes of the two accesses before this one, newest first; the
                 // match is decided a stage early (registered), so stage 2 only selects

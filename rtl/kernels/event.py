@@ -40,7 +40,8 @@ class ConvEvent(RTLKernel):
                     BANK_W=q["bank_w"], T=q["timesteps"], TH=q["threshold"],
                     LEAK=q["leak_shift"], MB=w["membrane_bits"], WB=w["weight_bits"],
                     YBI=src.y_bits, XBI=src.x_bits, GBI=src.g_bits, YBO=out.y_bits,
-                    XBO=out.x_bits, GBO=out.g_bits, W_FILE=weight_file(p))
+                    XBO=out.x_bits, GBO=out.g_bits, BANK_LUTRAM=q["bank_lutram"],
+                    W_FILE=weight_file(p))
 
     def rom_words(self, p: Process):
         """Address {g_in, lsb, og * K * K + ky * K + kx} (the taps of a channel packed); word:

@@ -26,6 +26,12 @@ from core.hw.kernels.base import (EOT, SETTLE, Kernel, hw_threshold, mean_spikes
 from core.hw.sim import Read, Wait, Write
 
 
+# Membrane banks this shallow go to LUT RAM: a block RAM's shallowest mode is 512 words (ECP5
+# DP16KD 512 x 36, xc7 RAMB18 512 x 36), so it would be at most a quarter full, and the banks are
+# wide (lanes x membrane bits), which block RAM pays for in blocks and LUT RAM only in bits.
+SHALLOW_WORDS = 128
+
+
 def dense_weights(layer, src_map, groups: int, lanes: int) -> WeightArray:
     """(O, C*H*W) -> [channel][y][x][group][lane] over the padded input channels."""
     w = layer.weights.astype(np.int64)
@@ -90,21 +96,23 @@ class ConvEvent(_Event):
         wa = WeightArray(f"w_{layer.name}", arr, ("channel", "group", "ky", "kx", "lane"), 3,
                          layer.weight_bits)
         bank_h, bank_w = math.ceil(oh / K), math.ceil(ow / K)
+        bank_words = groups * bank_h * bank_w
+        lutram = bank_words <= SHALLOW_WORDS
         th, th_bits = hw_threshold(layer)
         return Process(
             name=layer.name, kernel=self.name, layer=layer,
             params=dict(in_g=src_map.slice, in_h=src_map.height, in_w=src_map.width,
                         in_c_pad=cpad, out_h=oh, out_w=ow, kernel=K, pad=pad, lanes=lanes,
                         out_g=lanes, groups=groups, bank_h=bank_h, bank_w=bank_w,
-                        timesteps=timesteps, threshold=th,
+                        bank_lutram=int(lutram), timesteps=timesteps, threshold=th,
                         leak_shift=layer.leak_shift),
             widths=dict(weight_bits=layer.weight_bits, membrane_bits=layer.membrane_bits,
                         threshold_bits=th_bits),
             comment=f"{layer.name}: spike-driven convolution + LIF ({K * K} taps x {lanes} lanes "
                     "of adders)",
             in_stream=in_stream, out_stream=out_stream, weights=wa,
-            memories=[Memory(f"membranes bank {by}{bx}", "ram", groups * bank_h * bank_w,
-                             lanes * layer.membrane_bits)
+            memories=[Memory(f"membranes bank {by}{bx}", "ram", bank_words,
+                             lanes * layer.membrane_bits, lutram=lutram)
                       for by in range(K) for bx in range(K)]
                      + [Memory("weights", "rom", wa.words, wa.word_bits)])
 
