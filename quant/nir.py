@@ -451,23 +451,50 @@ def from_nir(graph, dt: float = DT, reset: str = "refuse") -> Imported:
     return imp
 
 
-def init_model(model, imp: Imported) -> None:
-    """Load the imported float weights and thresholds into a QuantSNN built from imp.layers;
-    Brevitas' quantizers then quantise them (post-training) on the next forward."""
+def clip_for(w: np.ndarray, bits: int) -> tuple[np.ndarray, int]:
+    """(w clipped, f): the power-of-two step 2^-f of least squared error for signed narrow-range
+    `bits`-bit codes, w clipped to that grid's range. Brevitas' quantizer takes its step from the
+    largest weight; a float model's outliers would make that step coarse (the default network
+    from snnTorch: 80 % clean accuracy at 4 bits from the largest weight, 88 % from this one),
+    so the weights are clipped first. Weights already on such a grid come back unchanged."""
+    qmax = 2 ** (bits - 1) - 1
+    top = float(np.abs(w).max())
+    if top == 0.0:
+        return w, 0
+    f0 = int(math.ceil(-math.log2(top / qmax)))
+    best = None
+    for f in range(f0 - 1, f0 + 6):   # coarser by one (rounding) to 32x finer (clipping)
+        step = 2.0 ** -f
+        err = float(((w - np.clip(np.round(w / step), -qmax, qmax) * step) ** 2).mean())
+        if best is None or err < best[0]:
+            best = (err, f)
+    step = 2.0 ** -best[1]
+    return np.clip(w, -qmax * step, qmax * step).astype(np.float32), best[1]
+
+
+def init_model(model, imp: Imported) -> list[int]:
+    """Load the imported float weights (clipped for the model's weight bits, clip_for) and
+    thresholds into a QuantSNN built from imp.layers; Brevitas' quantizers quantise them
+    (post-training) on the next forward. Returns each weight layer's chosen f."""
     import torch
     blocks = [b for b in model.blocks if b.kind != "pool"]
     if len(blocks) != len(imp.weights):
         raise NirError(f"the model has {len(blocks)} weight layers, the graph {len(imp.weights)}")
     spiking = iter(imp.thresholds)
+    fracs = []
     with torch.no_grad():
         for b, w in zip(blocks, imp.weights):
             layer = getattr(b, "conv", None) or b.fc
             if tuple(layer.weight.shape) != w.shape:
                 raise NirError(f"weight shape {w.shape} does not fit the model's "
                                f"{tuple(layer.weight.shape)}")
+            if model.bits is not None:
+                w, f = clip_for(w, model.bits)
+                fracs.append(f)
             layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(w)))
             if b.kind != "readout":
                 b.lif.v_th.fill_(float(next(spiking)))
+    return fracs
 
 
 # -- ours -> NIR -> snnTorch -------------------------------------------------------------------------

@@ -151,3 +151,23 @@ def test_bad_files_and_flags_give_clear_errors_and_no_run_folder(tmp_path):
     assert r.returncode == 2 and "--arch comes from the NIR graph" in r.stderr
     r = run_cli("quant.nir", "export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.nir"))
     assert r.returncode == 2 and "error:" in r.stderr and not (tmp_path / "x.nir").exists()
+
+
+def test_post_training_clip_picks_the_least_squares_step_and_keeps_grid_weights():
+    """An outlier would make Brevitas' largest-weight step coarse: the clip picks a finer step
+    (lower squared error than the largest weight's); weights on a 4-bit grid come back as they
+    were, so our own exports import to the same integers."""
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 0.05, 2000).astype(np.float32)
+    w[0] = 1.0                                           # one outlier
+    clipped, f = N.clip_for(w, 4)
+
+    def err(step):
+        return float(((w - np.clip(np.round(w / step), -7, 7) * step) ** 2).mean())
+    assert 2.0 ** -f < 1.0 / 7 and err(2.0 ** -f) < err(2.0 ** -np.ceil(-np.log2(1.0 / 7)))
+    assert clipped.max() == pytest.approx(7 * 2.0 ** -f) and clipped[1:].tolist() == \
+        np.clip(w[1:], -7 * 2.0 ** -f, 7 * 2.0 ** -f).tolist()
+    grid = (rng.integers(-7, 8, 500) * 2.0 ** -5).astype(np.float32)
+    grid[0] = 7 * 2.0 ** -5
+    same, f = N.clip_for(grid, 4)
+    assert f == 5 and np.array_equal(same, grid)

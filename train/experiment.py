@@ -381,7 +381,9 @@ class Experiment:
         from quant import nir as N
         a = self.args
         imp = N.from_nir(N.read_graph(a.init_from), a.nir_dt, a.nir_reset)
-        N.init_model(model, imp)
+        fracs = N.init_model(model, imp)
+        self.log(f"NIR weights clipped to power-of-two steps 2^-f of least squared error: f = "
+                 f"{', '.join(map(str, fracs))}")
         for L in imp.leaks:
             self.log(f"NIR {L['node']}: beta {L['beta']:g} -> shift leak {L['beta_used']:g} "
                      f"(k={L['leak_shift']}, time constant x{L['tau_ratio']:g})")
@@ -390,7 +392,7 @@ class Experiment:
         ptq = attacks.accuracy(model, xte, yte, seed=a.seed)
         self.log(f"NIR model {' '.join(imp.layers)} quantised post-training: clean accuracy "
                  f"{ptq:.2%} before fine-tuning")
-        return {"file": str(a.init_from), "dt": a.nir_dt, "ptq_clean_acc": ptq,
+        return {"file": str(a.init_from), "dt": a.nir_dt, "ptq_clean_acc": ptq, "weight_frac_bits": fracs,
                 **{k: v for k, v in imp.summary().items() if k != "thresholds"}}
 
     def export(self, model):
