@@ -71,6 +71,8 @@ module snn_conv_event #(
     localparam int QXB = (BANK_W > 1) ? $clog2(BANK_W) : 1;
     localparam int RB = (K > 1) ? $clog2(K) : 1;
     localparam int DEPTH = GROUPS * BANK_H * BANK_W;             // words of a bank
+    // a LUT-RAM bank's enable and address registers: one copy per 4 lanes (or per lane)
+    localparam int RAM_SLICES = (LANES % 4 == 0) ? LANES / 4 : LANES;
     localparam int AB = (DEPTH > 1) ? $clog2(DEPTH) : 1;         // bank word address
     // weight word address {g_in, lsb, og * K * K + tap}; a field of a count that is 1 has no bits
     localparam int GBIE = (IN_GROUPS > 1) ? GBI : 0;
@@ -283,9 +285,9 @@ module snn_conv_event #(
             wire [AB-1:0] raddr = (state == FIRE) ? faddr : saddr;
 
             logic ok0, ok1, ok2;
-            logic [AB-1:0] a0, a1, a2, a3, a4;
+            logic [AB-1:0] a0, a1, a2, a3;
             logic [LANES*MB-1:0] qb, qb2;
-            logic sel2, sel3, sel4;      // the fire pass's word is this bank's (stages 2-4)
+            logic sel2, sel3;            // the fire pass's word is this bank's (stages 2-3)
             always_ff @(posedge clk) begin
                 a0 <= raddr;
                 ok0 <= yok && xok;
@@ -299,8 +301,8 @@ module snn_conv_event #(
                 ok2 <= ok1;
                 a2 <= a1;
                 sel2 <= f1 && rst_n && (int'(fry1) == by) && (int'(frx1) == bx);
-                {sel3, sel4} <= {sel2, sel3} & {2{rst_n}};
-                {a3, a4} <= {a2, a3};
+                sel3 <= sel2 && rst_n;
+                a3 <= a2;
             end
             assign fq_b[B] = sel2 ? qb2 : '0;
 
@@ -311,14 +313,22 @@ module snn_conv_event #(
                     sum[l*MB +: MB] = old[l*MB +: MB] + MB'($signed(wq2[l*WB +: WB]));
             end
             wire swr = s2 && ok2;
-            wire fwr = sel4;
             // one write port (clear sweep, scatter or fire pass; never two at once), so the
-            // bank maps to a RAM
-            wire we = (state == CLEAR) || swr || fwr;
-            wire [AB-1:0] wa = (state == CLEAR) ? clr_addr : (swr ? a2 : a4);
-            wire [LANES*MB-1:0] wd = (state == CLEAR) ? '0 : (swr ? sum : fire_next);
-            snn_ram #(.W(LANES * MB), .DEPTH(DEPTH), .AW(AB), .LUTRAM(BANK_LUTRAM)) u_bank (
-                .clk, .we, .waddr(wa), .wdata(wd), .raddr(a0), .rdata(qb));
+            // bank maps to a RAM. Its enable and address are decided a stage early (the
+            // scatter's from stage 1, the fire pass's from stage 3) and registered in the RAM,
+            // a copy per slice of lanes; the clear sweep's writes land a cycle after they are
+            // issued (the first scatter write comes later than that)
+            logic clr_q;
+            always_ff @(posedge clk) clr_q <= (state == CLEAR);
+            wire swr_next = s1 && ok1 && rst_n;
+            wire fwr_next = sel3 && rst_n;
+            wire we_next = (state == CLEAR) || swr_next || fwr_next;
+            wire [AB-1:0] wa_next = (state == CLEAR) ? clr_addr : (swr_next ? a1 : a3);
+            wire [LANES*MB-1:0] wd = clr_q ? '0 : (swr ? sum : fire_next);
+            snn_ram #(.W(LANES * MB), .DEPTH(DEPTH), .AW(AB), .LUTRAM(BANK_LUTRAM),
+                      .SLICES((BANK_LUTRAM != 0) ? RAM_SLICES : 1)) u_bank (
+                .clk, .we_next, .waddr_next(wa_next), .wdata(wd), .raddr_next(raddr),
+                .rdata(qb));
             if (GROUPS <= 2) begin : g_fwd
                 // the scatter writes of the two accesses before this one, newest first; the
                 // match is decided a stage early (registered), so stage 2 only selects
