@@ -3,7 +3,7 @@
 // conv's membrane bank: tens of words of LANES membranes) fills a block RAM by a fraction of its
 // depth, LUT RAM by its bits (core/hw/kernels/event.py chooses).
 // The write enable and both addresses come a cycle early and are registered here, once per
-// slice of the word (SLICES copies, kept apart): a LUT-RAM bank is hundreds of cells, and one
+// slice of the word (SLICES copies, kept apart, see below): a LUT-RAM bank is hundreds of cells, and one
 // register driving all their write-enable and address pins was the design's critical path
 // (11 ns of routing at 75 MHz). Timing seen from outside: a write presented with we_next in
 // cycle c lands at the end of cycle c + 1, wdata taken in cycle c + 1; a read of raddr_next in
@@ -32,9 +32,11 @@ module snn_ram #(
     end
 
     for (genvar s = 0; s < SLICES; s++) begin : g_slice
-        (* keep *) logic we;
-        (* keep *) logic [AW-1:0] wa, ra;
-        always_ff @(posedge clk) begin
+        logic we;
+        logic [AW-1:0] wa, ra;
+        // keep on the process: Yosys would otherwise merge the copies (keep on the signals does
+        // not stop opt_merge)
+        (* keep *) always_ff @(posedge clk) begin
             we <= we_next;
             wa <= waddr_next;
             ra <= raddr_next;
