@@ -311,6 +311,9 @@ def _dense_weight(node, name, shape) -> np.ndarray:
 def _spiking(node, name, dt, reset, imp: Imported) -> tuple[int, float]:
     """(leak shift, threshold in input units) of a LIF node, or an error naming it."""
     nir = _nir()
+    if node is None:
+        raise NirError("the graph ends after a weight layer with no neurons; the hardware's "
+                       "layers are LIF (NIR LIF nodes), its last an Affine readout")
     if not isinstance(node, nir.LIF):
         raise NirError(f"node {name!r}: {type(node).__name__} after a weight layer; the hardware's "
                        "neurons are LIF (NIR LIF nodes)")
@@ -344,7 +347,7 @@ def _spiking(node, name, dt, reset, imp: Imported) -> tuple[int, float]:
     return k, vth / gain
 
 
-def _or_unit(node, name, pool, k, dt) -> None:
+def _or_unit(node, name, pool, pool_name, k, dt) -> None:
     """The node after a pool must make it an OR: a Threshold, or a memoryless LIF."""
     nir = _nir()
     share = 1.0 / (k * k) if isinstance(pool, nir.AvgPool2d) else 1.0
@@ -354,7 +357,7 @@ def _or_unit(node, name, pool, k, dt) -> None:
         tau = _uniform(node, name, "tau", "time constants")
         r = _uniform(node, name, "r", "input resistances")
         if not np.isclose(tau, dt, rtol=1e-6):
-            raise NirError(f"node {name!r}: the LIF after pool {pool!r} has memory (tau {tau:g} "
+            raise NirError(f"node {name!r}: the LIF after pool {pool_name!r} has memory (tau {tau:g} "
                            f"at dt {dt:g}); an OR pool needs tau = dt (beta 0)")
         t = _uniform(node, name, "v_threshold", "thresholds") / (r * dt / tau)
     else:
@@ -436,7 +439,7 @@ def from_nir(graph, dt: float = DT, reset: str = "refuse") -> Imported:
                 raise NirError(f"node {name!r}: pooling must follow a spiking conv layer")
             if nxt[1] is None:
                 raise NirError(f"node {name!r}: the graph ends at a pool")
-            _or_unit(nxt[1], nxt[0], node, k[0], dt)
+            _or_unit(nxt[1], nxt[0], node, name, k[0], dt)
             imp.layers.append(f"p{k[0]}")
             shape = (shape[0], shape[1] // k[0], shape[2] // k[0])
             spiking_last, i = False, i + 2
