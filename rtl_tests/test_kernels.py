@@ -156,13 +156,20 @@ def test_lif_direct(projects, design, layers, bits, lanes, T, leak, gaps, wide):
     run_tokens(projects(d, "conv1"), in_words, expected, out, gaps)
 
 
-@pytest.mark.parametrize("layers,lanes,gaps", [
-    ("c16 p2 c32 p2 r", 16, False),
-    ("c5 p2 r", 2, True),                  # 3 groups, a padded lane
-], ids=["default", "lanes2-gaps"])
-def test_conv_direct_current(projects, design, layers, lanes, gaps):
-    net = random_network(layers, weight_bits=8, seed=7)
-    d = design(net, layers={"conv1": {"lanes": lanes}})
+@pytest.mark.parametrize("layers,lanes,taps,geometry,gaps", [
+    ("c16 p2 c32 p2 r", 16, 1, None, False),
+    ("c5 p2 r", 2, 1, None, True),                   # 3 groups, a padded lane
+    ("c16 p2 c32 p2 r", 16, 9, None, True),         # the window per cycle: 9 banks
+    ("c5 p2 r", 2, 3, None, False),                 # a kernel row per cycle, 3 groups
+    # 2 channels, 5x5 kernel, an odd frame: 25 taps per cycle, every bank row / column
+    # remainder at the borders, padded rows read past the last written one
+    ("c6 p3 r", 4, 25, dict(in_shape=(2, 13, 11), kernel=5, padding=2), True),
+    ("c6 p3 r", 3, 5, dict(in_shape=(2, 13, 11), kernel=5, padding=2), False),
+], ids=["default", "lanes2-gaps", "taps9-gaps", "taps3-groups3", "k5-c2-taps25-gaps",
+        "k5-c2-taps5"])
+def test_conv_direct_current(projects, design, layers, lanes, taps, geometry, gaps):
+    net = random_network(layers, weight_bits=8, seed=7, **(geometry or {}))
+    d = design(net, layers={"conv1": {"lanes": lanes, "taps": taps}})
     p = d.process("conv1_current")
     L = p.layer
     rng = np.random.default_rng(3)

@@ -22,11 +22,15 @@ from rtl.verilator import find_verilator
     ("c4 c6 p3 f20 f12 r", dict(weight_bits=8, kernel=5, padding=2), {"readout": 3}),
     ("f24 r", dict(timesteps=3), {}),
     ("r", dict(weight_bits=2, timesteps=4), {}),
-], ids=["default", "c-c-f-2bit", "k5-crop-8bit", "dense-first", "readout-only"])
+    # taps per cycle in the first conv: the window (9 banks), a 5x5 kernel's rows (5 banks)
+    ("c16 p2 c48 p2 r", {}, {"conv1": {"lanes": 16, "taps": 9}}),
+    ("c4 c6 p3 f20 f12 r", dict(kernel=5, padding=2), {"conv1": {"lanes": 3, "taps": 5}}),
+], ids=["default", "c-c-f-2bit", "k5-crop-8bit", "dense-first", "readout-only", "taps9",
+        "k5-taps5"])
 def test_verilator_lint_clean(tmp_path, design, layers, kw, lanes):
     net = random_network(layers, seed=2, **kw)
-    prj = writer.write(design(net, layers={k: {"lanes": v} for k, v in lanes.items()}),
-                       tmp_path / "prj")
+    knobs = {k: v if isinstance(v, dict) else {"lanes": v} for k, v in lanes.items()}
+    prj = writer.write(design(net, layers=knobs), tmp_path / "prj")
     meta = json.loads((prj / "project.json").read_text())
     srcs = [str(prj / s) for s in meta["sources"]] + [str(prj / meta["dut_top"])]
     for top in ("hire_snn", "dut_top"):

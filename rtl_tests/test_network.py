@@ -75,10 +75,14 @@ def test_trained_network_with_gaps_and_backpressure(trained):
     ("f24 r", dict(weight_bits=8, timesteps=3), {"dense1": 12}),  # dense on the codes: a LIF
     # pass of 2 words, shorter than its pipeline (extra end-of-timestep cycles)
     ("r", dict(timesteps=2), {}),                 # the readout alone: one current word per image
-], ids=["dense-hidden-T4-leak1", "c-c-f-T6-leaks-1-5-3-lanes", "dense-first-T3", "readout-only-T2"])
+    # conv1 takes a 5x5 kernel's rows per cycle (5 frame banks, 2 lane groups)
+    ("c6 p2 c8 p2 r", dict(kernel=5, padding=2, timesteps=4), {"conv1": {"lanes": 3, "taps": 5}}),
+], ids=["dense-hidden-T4-leak1", "c-c-f-T6-leaks-1-5-3-lanes", "dense-first-T3", "readout-only-T2",
+        "k5-taps5-T4"])
 def test_random_networks_of_other_shapes(projects, design, layers, kw, lanes):
     net = random_network(layers, seed=21, **kw)
-    d = design(net, layers={k: {"lanes": v} for k, v in lanes.items()})
+    d = design(net, layers={k: v if isinstance(v, dict) else {"lanes": v}
+                            for k, v in lanes.items()})
     rng = np.random.default_rng(1)
     images = np.concatenate([sample_images(net.in_shape),
                              rng.integers(0, 256, (12, *net.in_shape), dtype=np.uint8)])
@@ -146,8 +150,12 @@ def test_cycle_model_matches_the_measured_cycles(trained):
 
 
 def prj_design(net, prj):
-    return design_of(net, overrides={"layers": {k: {"lanes": v}
-                                                for k, v in prj.meta["lanes"].items()}})
+    """The design a project was generated from: its settings' layer knobs (lanes, taps), or for
+    an exported folder the lanes its manifest names."""
+    cfg = prj.path / "rtl_config.json"
+    layers = (json.loads(cfg.read_text())["layers"] if cfg.is_file()
+              else {k: {"lanes": v} for k, v in prj.meta["lanes"].items()})
+    return design_of(net, overrides={"layers": layers})
 
 
 @pytest.mark.generated_rtl

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def net():
-    return random_network("c4 p2 c6 p2 r", classes=4, seed=3)    # 3 x 4 x 3 foldings
+    return random_network("c4 p2 c6 p2 r", classes=4, seed=3)    # 3 x 3 x 4 x 3 foldings
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +56,12 @@ def test_block_ram_follows_the_geometry():
 def _all_foldings(net, codes, clock):
     area = AreaModel.load("ecp5")
     layers = [L for L in net.layers if L.kind != "pool"]
-    opts = [folding.lane_options(L.outputs) for L in layers]
+    opts = [[(n, t) for n in folding.lane_options(L.outputs) for t in config.tap_options(L)]
+            for L in layers]
     out = []
     for combo in itertools.product(*opts):
         d = design_of(net, overrides={"clock_mhz": clock, "layers": {
-            L.name: {"lanes": n} for L, n in zip(layers, combo)}})
+            L.name: {"lanes": n, "taps": t} for L, (n, t) in zip(layers, combo)}})
         m = cycles.model(d, cycles.traces_from_golden(d, codes))
         out.append((area.estimate(d)["cost"], m["cycles_per_image"] / clock,
                     m["interval_between_images"] / clock, combo))
@@ -77,7 +78,7 @@ def test_the_folding_is_the_cheapest_that_meets_the_target(net, codes):
     for target in (lat[-1] * 0.9, lat[len(lat) // 2], lat[len(lat) // 5], lat[0] * 1.001):
         f = folding.fold(net, settings(clock_mhz=clock, target_latency_us=target),
                          lambda s: build(net, s), codes)
-        combo = tuple(f.lanes[L.name] for L in layers)
+        combo = tuple((f.lanes[L.name], f.taps.get(L.name, 1)) for L in layers)
         cost, lat_us, _, _ = next(x for x in every if x[3] == combo)
         assert f.latency_us == pytest.approx(lat_us) and lat_us <= target
         cheaper = [x for x in every if x[0] < cost and x[1] <= target]

@@ -102,6 +102,14 @@ def test_lanes_that_do_not_divide_the_outputs(tmp_path, csim_cache, images):
     check_bit_exact(tmp_path, csim_cache, random_network(seed=8), images[:60], overrides)
 
 
+@pytest.mark.parametrize("taps", [3, 9])
+def test_taps_per_cycle_in_the_first_conv(tmp_path, csim_cache, images, taps):
+    """A kernel row or the whole window per cycle (the frame partitioned cyclically), with
+    lanes that do not divide the outputs: the same bits."""
+    overrides = {"layers": {"conv1": {"lanes": 5, "taps": taps}}}
+    check_bit_exact(tmp_path, csim_cache, random_network(seed=9), images[:60], overrides)
+
+
 @pytest.mark.parametrize("bits,pattern", [(2, "split"), (8, "split"), (4, "checker")])
 def test_extreme_weights_small_network(tmp_path, csim_cache, images, bits, pattern):
     net = extreme(random_network("c4 p2 f16 r", weight_bits=bits, timesteps=4, seed=11), pattern)

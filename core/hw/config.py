@@ -42,7 +42,8 @@ DEFAULTS = {
     # images of the run whose golden spike traces the folding's cycle model runs on
     "fold_images": 8,
     # {"conv2": {"lanes": 16}, ...}: missing layers get DEFAULT_LANES; a layer's "kernel" picks
-    # a variant kind of the one the mapping chooses (core.hw.kernels: Kernel.variant_of)
+    # a variant kind of the one the mapping chooses (core.hw.kernels: Kernel.variant_of); the
+    # first conv layer's "taps" (1, K or K*K: kernel taps per cycle, each lane's multipliers)
     "layers": {},
 }
 
@@ -114,15 +115,35 @@ def layer_lanes(cfg: dict, layer) -> int:
     """The lanes of a weight layer: its config entry, or the default for its kind."""
     name, outputs = layer.name, layer.outputs
     knobs = cfg["layers"].get(name, {})
-    unknown = set(knobs) - {"lanes", "kernel"}
+    unknown = set(knobs) - {"lanes", "kernel", "taps"}
     if unknown:
         raise GeneratorError(f"settings.layers.{name}.{sorted(unknown)[0]}: unknown knob "
-                             "(known: lanes, kernel)")
+                             "(known: lanes, kernel, taps)")
     lanes = knobs.get("lanes", min(outputs, DEFAULT_LANES[layer.kind]))
     if isinstance(lanes, bool) or not isinstance(lanes, int) or not 1 <= lanes <= outputs:
         raise GeneratorError(f"settings.layers.{name}.lanes: expected an integer in "
                              f"1..{outputs} (the layer's outputs), got {lanes!r}")
     return lanes
+
+
+def tap_options(layer) -> list[int]:
+    """Kernel taps per cycle a layer's current kernel can take: the first conv layer's one tap,
+    one kernel row or the whole window (its frame banked to match); other layers 1."""
+    if layer.first and layer.kind == "conv":
+        return sorted({1, layer.kernel, layer.kernel ** 2})
+    return [1]
+
+
+def layer_taps(cfg: dict, layer) -> int:
+    """The kernel taps per cycle of a layer (settings.layers.<name>.taps, default 1)."""
+    taps = cfg["layers"].get(layer.name, {}).get("taps", 1)
+    allowed = tap_options(layer)
+    if isinstance(taps, bool) or taps not in allowed:
+        why = (f"one of {', '.join(map(str, allowed))} (one tap, a kernel row, the window)"
+               if len(allowed) > 1 else "1 (only the first conv layer takes several taps)")
+        raise GeneratorError(f"settings.layers.{layer.name}.taps: expected {why}, "
+                             f"got {taps!r}")
+    return taps
 
 
 def check_layer_names(cfg: dict, net) -> None:
@@ -150,11 +171,15 @@ def layer_kernel(cfg: dict, layer, default: str, registry: dict) -> str:
     return name
 
 
-def effective(cfg: dict, lanes: dict, kernels: dict | None = None) -> dict:
-    """The settings as built: every weight layer's lanes filled in, and each kernel variant
-    chosen (written into each project)."""
+def effective(cfg: dict, lanes: dict, kernels: dict | None = None,
+              taps: dict | None = None) -> dict:
+    """The settings as built: every weight layer's lanes filled in, each kernel variant chosen
+    and every taps knob above 1 (written into each project)."""
     out = copy.deepcopy(cfg)
     out["layers"] = {name: {"lanes": n} for name, n in lanes.items()}
     for name, k in (kernels or {}).items():
         out["layers"].setdefault(name, {})["kernel"] = k
+    for name, n in (taps or {}).items():
+        if n > 1:
+            out["layers"][name]["taps"] = n
     return out

@@ -9,11 +9,12 @@ settings.fold_images clean test images of RUN/vectors.npz) or, without a run, on
 maps at settings.spike_rate. Area is core.hw.area's model, calibrated on synthesis.
 
 Search: a layer's lane options are the fewest lanes for each possible number of lane groups
-(ceil(outputs / g)); layers whose lanes the settings fix are kept. Every combination is costed
+(ceil(outputs / g)), times its taps per cycle (the first conv layer: 1, K or K*K; others 1);
+lanes or taps the settings fix are kept. Every combination is costed
 by the area model, those that would not fit the device (any resource over its capacity) are
 dropped, and the rest tried in order of cost; a combination no faster in any layer than one
-that already missed the target (fewer or equal lanes everywhere) is skipped, as more lanes
-never take more cycles, and so is one whose slowest stage's essential work (Kernel.work_bound
+that already missed the target (fewer or equal lanes and taps everywhere) is skipped, as more
+lanes or taps never take more cycles, and so is one whose slowest stage's essential work (Kernel.work_bound
 on the traces) already exceeds the target, before the cycle model runs. The first that meets the target is the cheapest that does. The
 order is deterministic, so a tighter target never gets a slower design.
 """
@@ -28,6 +29,7 @@ import numpy as np
 
 from core import compare, golden
 from core.errors import GeneratorError
+from core.hw import config as hw_config
 from core.hw import cycles
 from core.hw.area import AreaModel
 
@@ -46,6 +48,7 @@ def targets(settings: dict) -> dict:
 @dataclass
 class Folding:
     lanes: dict
+    taps: dict                     # the first conv layer's taps per cycle (where it has a choice)
     clock_mhz: float
     targets: dict
     latency_cycles: float
@@ -65,7 +68,7 @@ class Folding:
         return self.interval_cycles / self.clock_mhz
 
     def to_json(self) -> dict:
-        return {"lanes": self.lanes, "fixed_by_settings": self.fixed,
+        return {"lanes": self.lanes, "taps": self.taps, "fixed_by_settings": self.fixed,
                 "clock_mhz": self.clock_mhz, "targets": self.targets,
                 "predicted": {"latency_cycles": round(self.latency_cycles, 1),
                               "interval_cycles": round(self.interval_cycles, 1),
@@ -77,7 +80,9 @@ class Folding:
 def describe(f: dict) -> str:
     """One line for a folding.json."""
     p, a = f["predicted"], f["predicted"]["area"]["total"]
-    lanes = ", ".join(f"{k} {v}" for k, v in f["lanes"].items())
+    taps = f.get("taps", {})
+    lanes = ", ".join(f"{k} {v}" + (f" x {taps[k]} taps" if k in taps else "")
+                      for k, v in f["lanes"].items())
     want = ", ".join(f"{k.removeprefix('target_').removesuffix('_us')} <= {v:g} us"
                      for k, v in f["targets"].items())
     return (f"folded to {want} at {f['clock_mhz']:g} MHz: lanes {lanes}; predicted "
@@ -127,15 +132,27 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
     clock = float(settings["clock_mhz"])
     weight_layers = [L for L in net.layers if L.kind != "pool"]
     fixed = [L.name for L in weight_layers if "lanes" in settings["layers"].get(L.name, {})]
-    knobs = [L for L in weight_layers if L.name not in fixed]
-    options = [lane_options(L.outputs) for L in knobs]
+    # each layer's choices, (lanes, taps) pairs: one pair where the settings fix both
+    options = []
+    for L in weight_layers:
+        knobs = settings["layers"].get(L.name, {})
+        lanes = [knobs["lanes"]] if "lanes" in knobs else lane_options(L.outputs)
+        taps = [knobs["taps"]] if "taps" in knobs else hw_config.tap_options(L)
+        options.append([(n, t) for n in lanes for t in taps])
+    tapped = [L.name for L, o in zip(weight_layers, options) if any(t > 1 for _, t in o)]
     traces = _Traces(net, settings, codes)
 
     def with_lanes(combo):
         s = copy.deepcopy(settings)
-        for L, n in zip(knobs, combo):
+        for L, (n, t) in zip(weight_layers, combo):
             s["layers"].setdefault(L.name, {})["lanes"] = n
+            if L.name in tapped:
+                s["layers"][L.name]["taps"] = t
         return s
+
+    def spell(combo):
+        return ", ".join(f"{L.name} {n}" + (f" x {t} taps" if L.name in tapped else "")
+                         for L, (n, t) in zip(weight_layers, combo))
 
     # the fastest folding first: if it misses, no folding meets the target
     fastest = tuple(o[-1] for o in options)
@@ -147,7 +164,7 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
                          for k, v in tgt.items())
         raise GeneratorError(
             f"settings.target: {want} at {clock:g} MHz is out of reach: the fastest folding "
-            f"({', '.join(f'{L.name} {n}' for L, n in zip(knobs, fastest))} lanes) takes "
+            f"({spell(fastest)} lanes) takes "
             f"{m['cycles_per_image']:.0f} cycles = {m['cycles_per_image'] / clock:.1f} us per "
             f"image and one every {itv:.0f} cycles = {itv / clock:.1f} us (cycle model on "
             f"{traces.what}); the slowest stage is "
@@ -165,7 +182,8 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
     tried = 1
     need = min(tgt.values()) * clock      # cycles: neither latency nor interval may exceed it
     for cost, combo in costed:
-        if any(all(c <= f for c, f in zip(combo, bad)) for bad in failed):
+        if any(all(c[0] <= f[0] and c[1] <= f[1] for c, f in zip(combo, bad))
+               for bad in failed):
             continue
         design = build(with_lanes(combo))
         if combo != fastest:
@@ -177,10 +195,10 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
         m = m_fastest if combo == fastest else cycles.model(design, tr)
         tried += combo != fastest
         if _meets(m, clock, tgt):
-            lanes = {**{n: settings["layers"][n]["lanes"] for n in fixed},
-                     **{L.name: n for L, n in zip(knobs, combo)}}
-            lanes = {L.name: lanes[L.name] for L in weight_layers}
-            return Folding(lanes=lanes, clock_mhz=clock, targets=tgt,
+            return Folding(lanes={L.name: n for L, (n, _) in zip(weight_layers, combo)},
+                           taps={L.name: t for L, (_, t) in zip(weight_layers, combo)
+                                 if L.name in tapped},
+                           clock_mhz=clock, targets=tgt,
                            latency_cycles=m["cycles_per_image"],
                            interval_cycles=m["interval_between_images"] or m["cycles_per_image"],
                            area=area.estimate(design), trace=traces.what, tried=tried,
@@ -189,5 +207,5 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
     raise GeneratorError(
         f"settings.target: no folding that fits the {area.device['name']} meets the target "
         f"at {clock:g} MHz ({too_big} of {too_big + len(costed)} foldings would not fit, by "
-        f"the area model; the fastest, {', '.join(f'{L.name} {n}' for L, n in zip(knobs, fastest))}"
-        f" lanes, needs {area.estimate(build(with_lanes(fastest)))['share']} of the device)")
+        f"the area model; the fastest, {spell(fastest)} lanes, needs "
+        f"{area.estimate(build(with_lanes(fastest)))['share']} of the device)")

@@ -72,7 +72,7 @@ def build(net, settings: dict, weights=None) -> Design:
     hw_config.check_layer_names(settings, net)
     T = net.timesteps
     depth = settings["fifo_depth"]
-    processes, streams, lanes_of, variants = [], [], {}, {}
+    processes, streams, lanes_of, variants, taps_of = [], [], {}, {}, {}
     prev: Stream | None = None
     flag = None
 
@@ -103,6 +103,7 @@ def build(net, settings: dict, weights=None) -> Design:
 
         lanes = hw_config.layer_lanes(settings, L)
         lanes_of[L.name] = lanes
+        taps_of[L.name] = hw_config.layer_taps(settings, L)
         groups = -(-L.outputs // lanes)
         if L.first:
             # direct input: the current once per image (multipliers), then LIF or the readout
@@ -120,7 +121,7 @@ def build(net, settings: dict, weights=None) -> Design:
                           worst_tokens=1)
             streams += [cur, flag]
             k = "conv_direct_current" if L.kind == "conv" else "dense_direct_current"
-            add(kernel(k).make(L, lanes, cur, flag))   # the frame reader: no variants
+            add(kernel(k).make(L, lanes, cur, flag, taps_of[L.name]))   # the frame reader
             if L.kind == "readout":
                 p = add(pick(L, "readout_direct").make(L, lanes, T, cur, flag))
                 flag.consumer = p.name
@@ -151,7 +152,7 @@ def build(net, settings: dict, weights=None) -> Design:
 
     for k, s in enumerate(s for s in streams if s.kind == "spikes"):
         s.trace_id = k
-    design = Design(network=net, settings=hw_config.effective(settings, lanes_of, variants),
+    design = Design(network=net, settings=hw_config.effective(settings, lanes_of, variants, taps_of),
                     processes=processes, streams=streams)
     _check_memory(design, settings)
     return design
@@ -185,6 +186,8 @@ def design_of(net, config=None, overrides: dict | None = None, weights=None,
     f = folding.fold(net, settings, lambda s: build(net, s), codes)
     for name, n in f.lanes.items():
         settings["layers"].setdefault(name, {})["lanes"] = n
+    for name, n in f.taps.items():
+        settings["layers"][name]["taps"] = n
     design = build(net, settings)
     design.folding = f.to_json()
     return design

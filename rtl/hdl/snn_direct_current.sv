@@ -1,17 +1,25 @@
 // snn_direct_current: the first layer's input current, computed once per image from the 8-bit
 // pixel codes (kernels conv_direct_current and dense_direct_current of core/hw/kernels/direct.py).
 //
-// A convolution with a KH x KW kernel: one II=1 loop over (position, output group, tap), kx
-// fastest, in which LANES multipliers (code x weight: the design's only multipliers) accumulate
-// one slice's currents over IN_C*KH*KW taps and write them as one word per slice to the current
-// FIFO. A dense first layer is the same loop with the kernel covering the whole image (KH = IN_H,
-// KW = IN_W, PAD = 0, one position). Zero padding is a bounds check on the frame coordinates.
-// The weight ROM holds one word of LANES weights per (group, tap), in that order ($readmemh
-// W_FILE, laid out by rtl/writer.py); its address is a counter.
-// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again (no block-RAM output drives
-// logic) -> multiplier input registers (the zero mask of padding taps) -> product register ->
-// accumulate -> write: PIPE = 5 (MULT18X18D with input and output registers). The
-// malformed-frame flag of each image goes to the flag FIFO before its compute.
+// A convolution with a KH x KW kernel: one II=1 loop over (position, output group, input
+// channel, tap row block, tap column block), in which LANES x TY x TX multipliers (code x
+// weight: the design's only multipliers) take TY x TX taps of a slice per cycle (TY in {1, KH},
+// TX in {1, KW}: one tap, a kernel row or column, or the whole window), sum them and accumulate
+// the slice's currents over IN_C * KH * KW / (TY * TX) cycles, then write them as one word per
+// slice to the current FIFO. A dense first layer is the same loop with the kernel covering the
+// whole image (KH = IN_H, KW = IN_W, PAD = 0, one position, TY = TX = 1).
+// The frame sits in TY x TX banks (snn_frame_in: padded row py to bank row py mod TY), so the
+// TY x TX taps of one cycle lie in distinct banks: at output row oy = TY * qy + ry, tap row ky's
+// padded row oy + ky is in bank row (ry + ky) mod TY at row qy + (bank row < ry); the banks'
+// codes are rotated back into tap order after their output register. Zero padding is a bounds
+// check on the frame coordinates of each tap (the border is never written).
+// The weight ROM holds one word of LANES x TY x TX weights per (group, channel, tap block), in
+// that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
+// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order (no
+// block-RAM output drives logic) -> multiplier input registers (the zero mask of padding taps)
+// -> product register -> sum of the TY x TX products -> accumulate -> write: PIPE = 6
+// (MULT18X18D with input and output registers). The malformed-frame flag of each image goes to
+// the flag FIFO before its compute.
 module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -21,10 +29,13 @@ module snn_direct_current #(
     parameter int KH = 3,
     parameter int KW = 3,
     parameter int PAD = 1,
+    parameter int TY = 1,           // taps per cycle: TY rows x TX columns of the kernel
+    parameter int TX = 1,
     parameter int LANES = 16,
     parameter int GROUPS = 1,
     parameter int WB = 4,           // weight bits (signed)
     parameter int CURB = 15,        // current bits (signed)
+    parameter int FRAME_LUTRAM = 0, // 1: the frame banks in distributed RAM
     parameter W_FILE = "w.hex"
 ) (
     input  logic clk,
@@ -40,61 +51,118 @@ module snn_direct_current #(
     output logic flag_valid,
     input  logic flag_room
 );
-    localparam int TAPS = IN_C * KH * KW;
-    localparam int WWORDS = GROUPS * TAPS;
+    localparam int TP = TY * TX;                 // taps per cycle
+    localparam int KYN = KH / TY;                // tap row / column blocks
+    localparam int KXN = KW / TX;
+    localparam int WWORDS = GROUPS * IN_C * KYN * KXN;
     localparam int WAB = (WWORDS > 1) ? $clog2(WWORDS) : 1;
     localparam int CBITS = (IN_C > 1) ? $clog2(IN_C) : 1;
-    localparam int YBITS = (IN_H > 1) ? $clog2(IN_H) : 1;
-    localparam int XBITS = (IN_W > 1) ? $clog2(IN_W) : 1;
+    // a bank's row / column field: the unpadded frame (one bank) or padded rows / TY
+    localparam int QH = (TY > 1) ? (IN_H + 2 * PAD + TY - 1) / TY : IN_H;
+    localparam int QW = (TX > 1) ? (IN_W + 2 * PAD + TX - 1) / TX : IN_W;
+    localparam int YBITS = (QH > 1) ? $clog2(QH) : 1;
+    localparam int XBITS = (QW > 1) ? $clog2(QW) : 1;
+    localparam int AB = ((IN_C > 1) ? CBITS : 0) + YBITS + XBITS;   // a bank's address
     localparam int OYB = $clog2(OUT_H + 1);
     localparam int OXB = $clog2(OUT_W + 1);
     localparam int GB = $clog2(GROUPS + 1);
-    localparam int KYB = $clog2(KH + 1);
-    localparam int KXB = $clog2(KW + 1);
-    localparam int SB = ((OYB > OXB) ? OYB : OXB) + ((KYB > KXB) ? KYB : KXB) + 2;
+    localparam int KYB = $clog2(KYN + 1);
+    localparam int KXB = $clog2(KXN + 1);
+    localparam int RYB = (TY > 1) ? $clog2(TY) : 1;
+    localparam int RXB = (TX > 1) ? $clog2(TX) : 1;
+    localparam int SB = ((OYB > OXB) ? OYB : OXB) + $clog2(((KH > KW) ? KH : KW) + 1) + 2;
     localparam int PB = WB + 9;         // product: signed weight x unsigned 8-bit code
+    localparam int SUMB = PB + ((TP > 1) ? $clog2(TP) : 0);
 
     initial begin
         if (OUT_H != IN_H + 2 * PAD - KH + 1 || OUT_W != IN_W + 2 * PAD - KW + 1 || LANES < 1
-            || GROUPS < 1 || WB < 2 || WB > 8 || CURB < 1 || CURB > 32)
+            || GROUPS < 1 || WB < 2 || WB > 8 || CURB < 1 || CURB > 32
+            || !(TY == 1 || TY == KH) || !(TX == 1 || TX == KW))
             $fatal(1, "snn_direct_current: inconsistent parameters");
     end
 
     // ---- the frame ------------------------------------------------------------------------
     logic frame_ready, frame_error, frame_release;
-    logic [CBITS+YBITS+XBITS-1:0] raddr;
-    logic [7:0] code;
-    snn_frame_in #(.IN_C(IN_C), .IN_H(IN_H), .IN_W(IN_W), .CBITS(CBITS), .YBITS(YBITS),
-                   .XBITS(XBITS)) u_frame (
+    logic [TP*AB-1:0] raddr;
+    logic [TP*8-1:0] bank_code;
+    snn_frame_in #(.IN_C(IN_C), .IN_H(IN_H), .IN_W(IN_W), .PAD(PAD), .TY(TY), .TX(TX),
+                   .CBITS(CBITS), .YBITS(YBITS), .XBITS(XBITS), .LUTRAM(FRAME_LUTRAM)) u_frame (
         .clk, .rst_n, .s_data, .s_valid, .s_ready, .s_last, .frame_ready, .frame_error,
-        .frame_release, .raddr, .rdata(code));
+        .frame_release, .raddr, .rdata(bank_code));
 
     // ---- weights ---------------------------------------------------------------------------
-    logic [LANES*WB-1:0] wrom [WWORDS];
+    logic [LANES*TP*WB-1:0] wrom [WWORDS];
     initial $readmemh(W_FILE, wrom);
-    logic [LANES*WB-1:0] wq;
+    logic [LANES*TP*WB-1:0] wq;
     logic [WAB-1:0] waddr;
 
-    // ---- loop counters (kx fastest, then ky, c, group, ox, oy) ------------------------------
+    // ---- loop counters (tap column block fastest, then row block, c, group, ox, oy) --------
     typedef enum logic [1:0] {WAIT_FRAME, FLAG, RUN, DONE} state_t;
     state_t state;
     logic [OYB-1:0] oy;
     logic [OXB-1:0] ox;
     logic [GB-1:0] g;
     logic [CBITS-1:0] c;
-    logic [KYB-1:0] ky;
-    logic [KXB-1:0] kx;
-    wire last_tap = (c == CBITS'(IN_C - 1)) && (ky == KYB'(KH - 1)) && (kx == KXB'(KW - 1));
+    logic [KYB-1:0] kyi;
+    logic [KXB-1:0] kxi;
+    wire last_tap = (c == CBITS'(IN_C - 1)) && (kyi == KYB'(KYN - 1)) && (kxi == KXB'(KXN - 1));
     wire last_iter = last_tap && (g == GB'(GROUPS - 1)) && (ox == OXB'(OUT_W - 1))
                      && (oy == OYB'(OUT_H - 1));
-    wire first_tap = (c == '0) && (ky == '0) && (kx == '0);
+    wire first_tap = (c == '0) && (kyi == '0) && (kxi == '0);
     wire issue = (state == RUN) && (!last_tap || cur_room);
 
-    // frame coordinates of this tap: iy = oy + ky - PAD (signed), zero outside the image
-    wire signed [SB-1:0] iy = $signed(SB'(oy)) + $signed(SB'(ky)) - SB'(PAD);
-    wire signed [SB-1:0] ix = $signed(SB'(ox)) + $signed(SB'(kx)) - SB'(PAD);
-    wire in_img = (iy >= 0) && (iy < SB'(IN_H)) && (ix >= 0) && (ix < SB'(IN_W));
-    assign raddr = {c, iy[YBITS-1:0], ix[XBITS-1:0]};
+    // Each bank's address and each tap's bounds check. Banked (TY = KH): tap row j's padded row
+    // oy + j is in bank row (ry + j) mod TY; bank row j holds row qy (+1 for the bank rows
+    // before the remainder ry), oy = TY * qy + ry from constant tables. One bank row (TY = 1):
+    // the tap row kyi's unpadded row oy + kyi - PAD. Columns likewise. A tap outside the image
+    // reads any word and is masked to code 0.
+    logic [YBITS-1:0] brow [TY];
+    logic [XBITS-1:0] bcol [TX];
+    logic [TY-1:0] row_ok;
+    logic [TX-1:0] col_ok;
+    logic [RYB-1:0] ry;
+    logic [RXB-1:0] rx;
+    if (TY > 1) begin : g_ybanks
+        logic [YBITS-1:0] qy_of [1 << OYB];
+        logic [RYB-1:0] ry_of [1 << OYB];
+        for (genvar i = 0; i < (1 << OYB); i++) begin : g_tab
+            assign qy_of[i] = YBITS'(i / TY);
+            assign ry_of[i] = RYB'(i % TY);
+        end
+        assign ry = ry_of[oy];
+        for (genvar j = 0; j < TY; j++) begin : g_row
+            wire signed [SB-1:0] iy = $signed(SB'(oy)) + SB'(j) - SB'(PAD);
+            assign row_ok[j] = (iy >= 0) && (iy < SB'(IN_H));
+            assign brow[j] = qy_of[oy] + YBITS'(RYB'(j) < ry);
+        end
+    end else begin : g_yone
+        wire signed [SB-1:0] iy = $signed(SB'(oy)) + $signed(SB'(kyi)) - SB'(PAD);
+        assign row_ok[0] = (iy >= 0) && (iy < SB'(IN_H));
+        assign brow[0] = iy[YBITS-1:0];
+        assign ry = '0;
+    end
+    if (TX > 1) begin : g_xbanks
+        logic [XBITS-1:0] qx_of [1 << OXB];
+        logic [RXB-1:0] rx_of [1 << OXB];
+        for (genvar i = 0; i < (1 << OXB); i++) begin : g_tab
+            assign qx_of[i] = XBITS'(i / TX);
+            assign rx_of[i] = RXB'(i % TX);
+        end
+        assign rx = rx_of[ox];
+        for (genvar j = 0; j < TX; j++) begin : g_col
+            wire signed [SB-1:0] ix = $signed(SB'(ox)) + SB'(j) - SB'(PAD);
+            assign col_ok[j] = (ix >= 0) && (ix < SB'(IN_W));
+            assign bcol[j] = qx_of[ox] + XBITS'(RXB'(j) < rx);
+        end
+    end else begin : g_xone
+        wire signed [SB-1:0] ix = $signed(SB'(ox)) + $signed(SB'(kxi)) - SB'(PAD);
+        assign col_ok[0] = (ix >= 0) && (ix < SB'(IN_W));
+        assign bcol[0] = ix[XBITS-1:0];
+        assign rx = '0;
+    end
+    for (genvar b = 0; b < TP; b++) begin : g_raddr
+        assign raddr[b*AB +: AB] = AB'({c, brow[b / TX], bcol[b % TX]});
+    end
 
     assign flag_data = frame_error;
     assign flag_valid = (state == FLAG) && flag_room;
@@ -103,7 +171,7 @@ module snn_direct_current #(
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             state <= WAIT_FRAME;
-            {oy, ox, g, c, ky, kx} <= '0;
+            {oy, ox, g, c, kyi, kxi} <= '0;
             waddr <= '0;
         end else begin
             case (state)
@@ -111,10 +179,10 @@ module snn_direct_current #(
                 FLAG: if (flag_room) state <= RUN;
                 RUN: if (issue) begin
                     waddr <= (waddr == WAB'(WWORDS - 1)) ? '0 : waddr + WAB'(1);
-                    if (kx == KXB'(KW - 1)) begin
-                        kx <= '0;
-                        if (ky == KYB'(KH - 1)) begin
-                            ky <= '0;
+                    if (kxi == KXB'(KXN - 1)) begin
+                        kxi <= '0;
+                        if (kyi == KYB'(KYN - 1)) begin
+                            kyi <= '0;
                             if (c == CBITS'(IN_C - 1)) begin
                                 c <= '0;
                                 if (g == GB'(GROUPS - 1)) begin
@@ -129,9 +197,9 @@ module snn_direct_current #(
                             end else
                                 c <= c + CBITS'(1);
                         end else
-                            ky <= ky + KYB'(1);
+                            kyi <= kyi + KYB'(1);
                     end else
-                        kx <= kx + KXB'(1);
+                        kxi <= kxi + KXB'(1);
                     if (last_iter)
                         state <= DONE;
                 end
@@ -141,67 +209,101 @@ module snn_direct_current #(
         end
     end
 
-    // ---- stage 1: ROM word and code arrive, into the multipliers' input registers ------------
-    logic v1, in_img1, first1, last1;
+    // ---- stage 1: ROM word and bank codes arrive ---------------------------------------------
+    logic v1, first1, last1;
+    logic [TP-1:0] ok1;
+    logic [RYB-1:0] ry1;
+    logic [RXB-1:0] rx1;
     always_ff @(posedge clk) begin
         wq <= wrom[waddr];
         v1 <= issue && rst_n;
-        in_img1 <= in_img;
+        for (int b = 0; b < TP; b++)
+            ok1[b] <= row_ok[b / TX] && col_ok[b % TX];
+        ry1 <= ry;
+        rx1 <= rx;
         first1 <= first_tap;
         last1 <= last_tap;
     end
 
-    logic [LANES*WB-1:0] wq_r;
-    logic [7:0] code_r;
-    logic v1r, in_img1r, first1r, last1r;
+    // ---- registered again: the codes rotated from bank order into tap order ----------------
+    // tap (jy, jx) is in bank ((jy + ry) mod TY, (jx + rx) mod TX)
+    logic [LANES*TP*WB-1:0] wq_r;
+    logic [7:0] code_r [TP];
+    logic v1r, first1r, last1r;
+    logic [TP-1:0] ok1r;
     always_ff @(posedge clk) begin
         wq_r <= wq;
-        code_r <= code;
+        for (int jy = 0; jy < TY; jy++)
+            for (int jx = 0; jx < TX; jx++)
+                code_r[jy * TX + jx] <= bank_code[(((jy + int'(ry1)) % TY) * TX
+                                                   + (jx + int'(rx1)) % TX) * 8 +: 8];
         v1r <= v1 && rst_n;
-        in_img1r <= in_img1;
+        ok1r <= ok1;
         first1r <= first1;
         last1r <= last1;
     end
 
-    logic signed [WB-1:0] wm [LANES];
-    logic signed [8:0] cm;
+    // ---- multiplier input registers (padding taps masked to code 0) --------------------------
+    logic signed [WB-1:0] wm [LANES][TP];
+    logic signed [8:0] cm [TP];
     logic v2, first2, last2;
     always_ff @(posedge clk) begin
         for (int l = 0; l < LANES; l++)
-            wm[l] <= $signed(wq_r[l*WB +: WB]);
-        cm <= {1'b0, in_img1r ? code_r : 8'd0};
+            for (int b = 0; b < TP; b++)
+                wm[l][b] <= $signed(wq_r[(b * LANES + l) * WB +: WB]);
+        for (int b = 0; b < TP; b++)
+            cm[b] <= {1'b0, ok1r[b] ? code_r[b] : 8'd0};
         v2 <= v1r && rst_n;
         first2 <= first1r;
         last2 <= last1r;
     end
 
-    // ---- stage 2: products (the multipliers' output registers) ------------------------------
-    logic signed [PB-1:0] prod [LANES];
+    // ---- products (the multipliers' output registers) ----------------------------------------
+    logic signed [PB-1:0] prod [LANES][TP];
     logic v3, first3, last3;
     always_ff @(posedge clk) begin
         for (int l = 0; l < LANES; l++)
-            prod[l] <= PB'(wm[l]) * PB'(cm);
+            for (int b = 0; b < TP; b++)
+                prod[l][b] <= PB'(wm[l][b]) * PB'(cm[b]);
         v3 <= v2 && rst_n;
         first3 <= first2;
         last3 <= last2;
     end
 
-    // ---- stage 3: accumulate -------------------------------------------------------------------
-    logic signed [CURB-1:0] acc [LANES];
-    logic v4;
-    always_ff @(posedge clk) begin
-        if (v3) begin
-            for (int l = 0; l < LANES; l++)
-                // every partial sum is the current of a sub-window: inside CURB bits
-                acc[l] <= (first3 ? CURB'(0) : acc[l]) + CURB'(prod[l]);
+    // ---- the sum of a cycle's products, per lane -----------------------------------------------
+    logic signed [SUMB-1:0] psum_c [LANES];
+    always_comb begin
+        for (int l = 0; l < LANES; l++) begin
+            psum_c[l] = '0;
+            for (int b = 0; b < TP; b++)
+                psum_c[l] = psum_c[l] + SUMB'(prod[l][b]);
         end
-        v4 <= v3 && last3 && rst_n;
+    end
+    logic signed [SUMB-1:0] psum [LANES];
+    logic v4, first4, last4;
+    always_ff @(posedge clk) begin
+        psum <= psum_c;
+        v4 <= v3 && rst_n;
+        first4 <= first3;
+        last4 <= last3;
     end
 
-    // ---- stage 4: the slice's currents to the FIFO -----------------------------------------
+    // ---- accumulate -------------------------------------------------------------------------
+    logic signed [CURB-1:0] acc [LANES];
+    logic v5;
+    always_ff @(posedge clk) begin
+        if (v4) begin
+            for (int l = 0; l < LANES; l++)
+                // every partial sum is the current of a sub-window: inside CURB bits
+                acc[l] <= (first4 ? CURB'(0) : acc[l]) + CURB'(psum[l]);
+        end
+        v5 <= v4 && last4 && rst_n;
+    end
+
+    // ---- the slice's currents to the FIFO -----------------------------------------------------
     always_comb begin
         for (int l = 0; l < LANES; l++)
             cur_data[l*CURB +: CURB] = acc[l];
     end
-    assign cur_valid = v4;
+    assign cur_valid = v5;
 endmodule

@@ -2,6 +2,8 @@
 convolution whose kernel is the whole image)."""
 from __future__ import annotations
 
+import numpy as np
+
 from core.hw.design import Process
 from rtl.kernels.base import RTLKernel, pack_words, register, weight_file
 
@@ -12,7 +14,8 @@ class _DirectCurrent(RTLKernel):
     def rom_words(self, p: Process):
         w = p.weights
         v = w.values
-        flat = v.reshape(-1, v.shape[-1])                      # address = group * taps + tap
+        # address = group * blocks + block; a word's weights tap-major, lane fastest
+        flat = v.reshape(int(np.prod(w.address_shape)), -1)
         return pack_words(flat, w.bits), w.word_bits
 
     def conns(self, p: Process, result: str) -> list:
@@ -30,10 +33,12 @@ class ConvDirectCurrent(_DirectCurrent):
 
     def params(self, p: Process) -> dict:
         q, w = p.params, p.widths
+        frame_lut = all(m.lutram for m in p.memories if m.name.startswith("input frame"))
         return dict(IN_C=q["in_c"], IN_H=q["in_h"], IN_W=q["in_w"], OUT_H=q["out_h"],
                     OUT_W=q["out_w"], KH=q["kernel"], KW=q["kernel"], PAD=q["pad"],
-                    LANES=q["lanes"], GROUPS=q["groups"], WB=w["weight_bits"],
-                    CURB=w["current_bits"], W_FILE=weight_file(p))
+                    TY=q["taps_y"], TX=q["taps_x"], LANES=q["lanes"], GROUPS=q["groups"],
+                    WB=w["weight_bits"], CURB=w["current_bits"],
+                    FRAME_LUTRAM=int(frame_lut), W_FILE=weight_file(p))
 
 
 @register

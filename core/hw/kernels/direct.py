@@ -4,32 +4,42 @@ Direct input means the current is the same at every timestep, so these kernels r
 image and the LIF kernel stores the current and reuses it T times. They read the AXI4-Stream
 input, check each frame's length against TLAST (a malformed frame sets the error flag sent to
 the result process; a short frame is zero-filled, a long one truncated) and hold the design's
-only multipliers: `lanes` of them (8-bit code x weight), each reused for every tap.
+only multipliers: `lanes` x `taps` of them (8-bit code x weight), each reused for every
+`taps`-th tap: a conv kernel takes one tap, one kernel row or the whole window per cycle
+(settings.layers.<name>.taps), its frame held in as many banks so that those taps are read in
+the same cycle.
 """
 from __future__ import annotations
 
-from core.hw.design import Memory, Process, WeightArray
+from core.hw.design import Memory, Process, WeightArray, index_bits
 from core.hw.kernels.base import Kernel, pad_outputs, register
 from core.hw.sim import Read, Wait, Write
 
 # cycles between the read phase and the compute phase, and after the compute phase
 PHASE = 1
 DRAIN = 2    # cycles from the last issue to the frame's release
+# a frame bank this small goes to LUT RAM: it would fill at most a quarter of a block RAM
+LUTRAM_FRAME_BITS = 4096
 
 
 class _Direct(Kernel):
     reads_input = True
-    pipe = 5     # read, RAM/ROM word, registered again, multiplier input registers, product
-                 # register, accumulate
+    pipe = 6     # read, RAM/ROM word, registered again, multiplier input registers, product
+                 # register, sum of the cycle's taps, accumulate
 
     def work_bound(self, p: Process, design, traces) -> float:
-        return max(design.n_inputs, self.macs(p, p.layer) / p.params["lanes"])
+        return max(design.n_inputs, self.macs(p, p.layer) / self.multipliers(p))
 
     def units(self, p: Process) -> str:
-        return f"{p.params['lanes']} multipliers"
+        tp = p.params.get("taps_y", 1) * p.params.get("taps_x", 1)
+        return (f"{p.params['lanes']} multipliers" if tp == 1 else
+                f"{p.params['lanes']} lanes x {tp} taps = {self.multipliers(p)} multipliers")
 
     def multipliers(self, p: Process) -> int:
-        return p.params["lanes"]
+        return p.params["lanes"] * p.params.get("taps_y", 1) * p.params.get("taps_x", 1)
+
+    def parallel_units(self, p: Process) -> int:
+        return self.multipliers(p)
 
     def behaviour(self, p: Process, io, image):
         n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
@@ -38,7 +48,7 @@ class _Direct(Kernel):
             yield Wait(1)
         yield Write(io.flag_out, 0)
         yield Wait(PHASE)
-        taps = self.taps(p)
+        taps = self.taps(p) // (p.params.get("taps_y", 1) * p.params.get("taps_x", 1))
         for _ in range(self.slices(p)):              # one current vector per `taps` cycles
             if taps > 1:
                 yield Wait(taps - 1)
@@ -52,24 +62,46 @@ class ConvDirectCurrent(_Direct):
     name = "conv_direct_current"
     summary = "first conv: its current once per image (the design's multipliers)"
 
-    def make(self, layer, lanes: int, current_stream, flag_stream) -> Process:
+    def make(self, layer, lanes: int, current_stream, flag_stream, taps: int = 1) -> Process:
         c, h, w = layer.in_shape
         K, pad = layer.kernel, layer.padding
         oh, ow = layer.out_shape[1:]
+        # taps per cycle: one, a kernel row (TX = K), the window (TY = TX = K)
+        ty, tx = {1: (1, 1), K: (1, K), K * K: (K, K)}[taps]
         groups = -(-layer.outputs // lanes)
         arr = pad_outputs(layer.weights.astype("int64"), groups, lanes)
         arr = arr.reshape(groups, lanes, c * K * K).transpose(0, 2, 1)
-        wa = WeightArray(f"w_{layer.name}", arr, ("group", "tap", "lane"), 1, layer.weight_bits)
+        # one word per (group, block of ty x tx taps): a block is (c, ky / ty, kx / tx), its
+        # taps in (ky, kx) order, so the C-order tap index splits into (block, tap in block)
+        arr = arr.reshape(groups, c * K * K // taps, taps, lanes)
+        wa = WeightArray(f"w_{layer.name}", arr, ("group", "tap_block", "tap", "lane"), 2,
+                         layer.weight_bits)
         return Process(
             name=f"{layer.name}_current", kernel=self.name, layer=layer,
             params=dict(in_c=c, in_h=h, in_w=w, out_h=oh, out_w=ow, kernel=K, pad=pad,
-                        lanes=lanes, groups=groups),
+                        lanes=lanes, groups=groups, taps_y=ty, taps_x=tx,
+                        blocks_y=K // ty, blocks_x=K // tx),
             widths=dict(code_bits=8, weight_bits=layer.weight_bits,
                         current_bits=layer.current_bits),
-            comment=f"{layer.name}: convolution current of the input codes, once per image",
+            comment=f"{layer.name}: convolution current of the input codes, once per image"
+                    + (f", {taps} taps per cycle" if taps > 1 else ""),
             out_stream=current_stream, weights=wa, flag_out=flag_stream,
-            memories=[Memory("input frame", "ram", c * h * w, 8),
-                      Memory("weights", "rom", wa.words, wa.word_bits)])
+            memories=self.frame_banks(c, h, w, pad, ty, tx)
+            + [Memory("weights", "rom", wa.words, wa.word_bits)])
+
+    @staticmethod
+    def frame_banks(c, h, w, pad, ty, tx) -> list:
+        """The frame: one RAM {c, y, x}, or ty x tx banks by padded (row mod ty, column mod tx)
+        ({c, row / ty, column / tx}, power-of-two fields as the RTL addresses them, no c field
+        for one channel), in LUT RAM when small."""
+        if ty * tx == 1:
+            return [Memory("input frame", "ram", c * h * w, 8)]
+        qh = -(-(h + 2 * pad) // ty) if ty > 1 else h
+        qw = -(-(w + 2 * pad) // tx) if tx > 1 else w
+        depth = (1 << index_bits(qh)) * (1 << index_bits(qw)) * (1 << index_bits(c) if c > 1 else 1)
+        return [Memory(f"input frame bank {by}{bx}", "ram", depth, 8,
+                       lutram=depth * 8 <= LUTRAM_FRAME_BITS)
+                for by in range(ty) for bx in range(tx)]
 
     @staticmethod
     def taps(p):
@@ -89,7 +121,7 @@ class DenseDirectCurrent(_Direct):
     name = "dense_direct_current"
     summary = "first dense layer or readout: its current once per image"
 
-    def make(self, layer, lanes: int, current_stream, flag_stream) -> Process:
+    def make(self, layer, lanes: int, current_stream, flag_stream, taps: int = 1) -> Process:
         c, h, w = layer.in_shape
         n_in = c * h * w
         groups = -(-layer.outputs // lanes)

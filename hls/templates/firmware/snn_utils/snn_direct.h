@@ -2,7 +2,7 @@
 //
 // Direct input means the current is the same at every timestep, so these kernels run once per
 // image; the LIF kernel stores it and reuses it T times. They hold the design's only
-// multipliers: `lanes` of them, one per output channel of a slice, each reused for every tap.
+// multipliers: `lanes` x `taps_y * taps_x` of them, each reused for every block of taps.
 // The current stream to the LIF kernel holds a whole image of current vectors (its depth is set
 // by the design), so the next image's current is computed while the LIF kernel still runs the
 // timesteps 1..T-1 of the current one: images overlap.
@@ -65,22 +65,33 @@ ReadFrame:
 }
 
 // Convolution current, one slice (lanes output channels at one position) per output word.
-// One pipelined loop over (position, group, tap) with II=1: in_c * kernel^2 cycles per slice.
-// CONFIG: in_c, in_h, in_w, out_h, out_w, kernel, pad, lanes, groups, code_t, weight_t, current_t.
-// Weights are laid out [group][tap][lane], tap = (c * kernel + ky) * kernel + kx.
+// One pipelined loop over (position, group, channel, tap block) with II=1, each iteration taking
+// a block of taps_y x taps_x taps (one tap, a kernel row, or the window: lanes x taps_y x taps_x
+// multipliers): in_c * kernel^2 / (taps_y * taps_x) cycles per slice. The frame is partitioned
+// cyclically by taps_y rows and taps_x columns, so a block's taps lie in distinct banks (the RTL
+// banks it the same way). CONFIG: in_c, in_h, in_w, out_h, out_w, kernel, pad, lanes, groups,
+// taps_y, taps_x, blocks_y = kernel / taps_y, blocks_x = kernel / taps_x, code_t, weight_t,
+// current_t. Weights are laid out [group][block][tap][lane], block = (c * blocks_y + ky /
+// taps_y) * blocks_x + kx / taps_x, tap in (ky, kx) order within the block: the C-order tap
+// index (c * kernel + ky) * kernel + kx, split.
 template <class CONFIG, class W_T>
 void conv_direct_current(
     hls::stream<axis_in_t> &s_axis,
     hls::stream<lane_vec<typename CONFIG::current_t, CONFIG::lanes> > &cur_out,
     hls::stream<bool> &frame_error,
-    const W_T w[CONFIG::groups][CONFIG::in_c * CONFIG::kernel * CONFIG::kernel][CONFIG::lanes]) {
+    const W_T w[CONFIG::groups][CONFIG::in_c * CONFIG::blocks_y * CONFIG::blocks_x]
+               [CONFIG::taps_y * CONFIG::taps_x][CONFIG::lanes]) {
 #pragma HLS ARRAY_PARTITION variable = w complete dim = 3
-    const unsigned K = CONFIG::kernel;
-    const unsigned TAPS = CONFIG::in_c * K * K;
-    const unsigned ITERS = CONFIG::out_h * CONFIG::out_w * CONFIG::groups * TAPS;
+#pragma HLS ARRAY_PARTITION variable = w complete dim = 4
+    const unsigned TY = CONFIG::taps_y, TX = CONFIG::taps_x;
+    const unsigned KYN = CONFIG::blocks_y, KXN = CONFIG::blocks_x;
+    const unsigned BLOCKS = CONFIG::in_c * KYN * KXN;
+    const unsigned ITERS = CONFIG::out_h * CONFIG::out_w * CONFIG::groups * BLOCKS;
     // Zero padding lives in the frame's border, which is never written.
     static typename CONFIG::code_t frame[CONFIG::in_c][CONFIG::in_h + 2 * CONFIG::pad]
                                         [CONFIG::in_w + 2 * CONFIG::pad];
+#pragma HLS ARRAY_PARTITION variable = frame cyclic factor = TY dim = 2
+#pragma HLS ARRAY_PARTITION variable = frame cyclic factor = TX dim = 3
     frame_error.write(read_frame<CONFIG>(s_axis, frame));
 
     typename CONFIG::current_t acc[CONFIG::lanes];
@@ -89,18 +100,32 @@ void conv_direct_current(
     ap_uint<bits_for<CONFIG::out_w>::value> ox = 0;
     ap_uint<bits_for<CONFIG::groups>::value> g = 0;
     ap_uint<bits_for<CONFIG::in_c>::value> c = 0;
-    ap_uint<bits_for<K>::value> ky = 0, kx = 0;
-    ap_uint<bits_for<TAPS>::value> tap = 0;
+    ap_uint<bits_for<KYN>::value> kyi = 0;
+    ap_uint<bits_for<KXN>::value> kxi = 0;
+    ap_uint<bits_for<BLOCKS>::value> blk = 0;
 ConvCurrent:
     for (ap_uint<bits_for<ITERS>::value> i = 0; i < ITERS; i++) {
 #pragma HLS PIPELINE II = 1
-        typename CONFIG::code_t code = frame[c][oy + ky][ox + kx];
+        typename CONFIG::code_t code[TY * TX];
+#pragma HLS ARRAY_PARTITION variable = code complete
+        for (unsigned jy = 0; jy < TY; jy++) {
+#pragma HLS UNROLL
+            for (unsigned jx = 0; jx < TX; jx++) {
+#pragma HLS UNROLL
+                code[jy * TX + jx] = frame[c][oy + kyi * TY + jy][ox + kxi * TX + jx];
+            }
+        }
         for (unsigned l = 0; l < CONFIG::lanes; l++) {
 #pragma HLS UNROLL
-            typename CONFIG::current_t prev = (tap == 0) ? typename CONFIG::current_t(0) : acc[l];
-            acc[l] = prev + typename CONFIG::weight_t(w[g][tap][l]) * code;
+            typename CONFIG::current_t prev = (blk == 0) ? typename CONFIG::current_t(0) : acc[l];
+            for (unsigned j = 0; j < TY * TX; j++) {
+#pragma HLS UNROLL
+                // every partial sum is the current of a sub-window: inside current_t
+                prev += typename CONFIG::weight_t(w[g][blk][j][l]) * code[j];
+            }
+            acc[l] = prev;
         }
-        if (tap == TAPS - 1) {
+        if (blk == BLOCKS - 1) {
             lane_vec<typename CONFIG::current_t, CONFIG::lanes> out;
             for (unsigned l = 0; l < CONFIG::lanes; l++) {
 #pragma HLS UNROLL
@@ -108,12 +133,13 @@ ConvCurrent:
             }
             cur_out.write(out);
         }
-        // advance the (oy, ox, g, c, ky, kx) counters: kx fastest
-        tap = (tap == TAPS - 1) ? ap_uint<bits_for<TAPS>::value>(0) : ap_uint<bits_for<TAPS>::value>(tap + 1);
-        if (kx == K - 1) {
-            kx = 0;
-            if (ky == K - 1) {
-                ky = 0;
+        // advance the (oy, ox, g, c, kyi, kxi) counters: kxi fastest
+        blk = (blk == BLOCKS - 1) ? ap_uint<bits_for<BLOCKS>::value>(0)
+                                  : ap_uint<bits_for<BLOCKS>::value>(blk + 1);
+        if (kxi == KXN - 1) {
+            kxi = 0;
+            if (kyi == KYN - 1) {
+                kyi = 0;
                 if (c == CONFIG::in_c - 1) {
                     c = 0;
                     if (g == CONFIG::groups - 1) {
@@ -131,10 +157,10 @@ ConvCurrent:
                     ++c;
                 }
             } else {
-                ++ky;
+                ++kyi;
             }
         } else {
-            ++kx;
+            ++kxi;
         }
     }
 }
