@@ -99,6 +99,11 @@ def simulate(design: Design, traces: list) -> dict:
             flag_in=fifos[p.flag_in.name] if p.flag_in else None,
             flag_out=fifos[p.flag_out.name] if p.flag_out else None,
             s_axis=s_axis, m_axis=m_axis)
+        k = kernel(p.kernel)
+        if k.reads_input:   # its frame reader runs beside it (snn_frame_in)
+            io.rows = Fifo(f"{p.name}_rows", 1 << 30, 1)
+            io.release = Fifo(f"{p.name}_release", 1 << 30, 1)
+            eng.add(f"{p.name}_frame", k.frame_reader(p, io, n_img))
         procs[p.name] = eng.add(p.name, _process_gen(design, p, io, traces))
     eng.run()
     words = design.classes + 1

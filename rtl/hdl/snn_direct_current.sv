@@ -12,14 +12,18 @@
 // TY x TX taps of one cycle lie in distinct banks: at output row oy = TY * qy + ry, tap row ky's
 // padded row oy + ky is in bank row (ry + ky) mod TY at row qy + (bank row < ry); the banks'
 // codes are rotated back into tap order after their output register. Zero padding is a bounds
-// check on the frame coordinates of each tap (the border is never written).
+// check on the frame coordinates of each tap (the border is never written). The frame streams
+// in while the loop runs: output row oy issues once the rows it reads (up to oy + KH - 1 - PAD,
+// of the last channel) are written (snn_frame_in's rows_ready), so the compute trails the input
+// by about KH - PAD rows instead of a whole frame.
 // The weight ROM holds one word of LANES x TY x TX weights per (group, channel, tap block), in
 // that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
 // Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order (no
 // block-RAM output drives logic) -> multiplier input registers (the zero mask of padding taps)
 // -> product register -> sum of the TY x TX products -> accumulate -> write: PIPE = 6
 // (MULT18X18D with input and output registers). The malformed-frame flag of each image goes to
-// the flag FIFO before its compute.
+// the flag FIFO after its last issue, once the frame (and so its TLAST) is in; then the frame
+// is released and the next one read.
 module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -83,12 +87,13 @@ module snn_direct_current #(
 
     // ---- the frame ------------------------------------------------------------------------
     logic frame_ready, frame_error, frame_release;
+    logic [$clog2(IN_H + 1)-1:0] rows_ready;
     logic [TP*AB-1:0] raddr;
     logic [TP*8-1:0] bank_code;
     snn_frame_in #(.IN_C(IN_C), .IN_H(IN_H), .IN_W(IN_W), .PAD(PAD), .TY(TY), .TX(TX),
                    .CBITS(CBITS), .YBITS(YBITS), .XBITS(XBITS), .LUTRAM(FRAME_LUTRAM)) u_frame (
         .clk, .rst_n, .s_data, .s_valid, .s_ready, .s_last, .frame_ready, .frame_error,
-        .frame_release, .raddr, .rdata(bank_code));
+        .rows_ready, .frame_release, .raddr, .rdata(bank_code));
 
     // ---- weights ---------------------------------------------------------------------------
     logic [LANES*TP*WB-1:0] wrom [WWORDS];
@@ -97,7 +102,7 @@ module snn_direct_current #(
     logic [WAB-1:0] waddr;
 
     // ---- loop counters (tap column block fastest, then row block, c, group, ox, oy) --------
-    typedef enum logic [1:0] {WAIT_FRAME, FLAG, RUN, DONE} state_t;
+    typedef enum logic [1:0] {RUN, FLAG, DONE} state_t;
     state_t state;
     logic [OYB-1:0] oy;
     logic [OXB-1:0] ox;
@@ -109,7 +114,15 @@ module snn_direct_current #(
     wire last_iter = last_tap && (g == GB'(GROUPS - 1)) && (ox == OXB'(OUT_W - 1))
                      && (oy == OYB'(OUT_H - 1));
     wire first_tap = (c == '0) && (kyi == '0) && (kxi == '0);
-    wire issue = (state == RUN) && (!last_tap || cur_room);
+    // rows of the last channel output row oy reads: min(IN_H, oy + KH - PAD), a constant table
+    localparam int RRB = $clog2(IN_H + 1);
+    logic [RRB-1:0] need_of [1 << OYB];
+    for (genvar i = 0; i < (1 << OYB); i++) begin : g_need
+        localparam int NEED = (i + KH - PAD < IN_H) ? i + KH - PAD : IN_H;
+        assign need_of[i] = RRB'((NEED > 0) ? NEED : 0);
+    end
+    wire rows_in = rows_ready >= need_of[oy];
+    wire issue = (state == RUN) && rows_in && (!last_tap || cur_room);
 
     // Each bank's address and each tap's bounds check. Banked (TY = KH): tap row j's padded row
     // oy + j is in bank row (ry + j) mod TY; bank row j holds row qy (+1 for the bank rows
@@ -165,18 +178,16 @@ module snn_direct_current #(
     end
 
     assign flag_data = frame_error;
-    assign flag_valid = (state == FLAG) && flag_room;
+    assign flag_valid = (state == FLAG) && frame_ready && flag_room;
     assign frame_release = (state == DONE);
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
-            state <= WAIT_FRAME;
+            state <= RUN;
             {oy, ox, g, c, kyi, kxi} <= '0;
             waddr <= '0;
         end else begin
             case (state)
-                WAIT_FRAME: if (frame_ready) state <= FLAG;
-                FLAG: if (flag_room) state <= RUN;
                 RUN: if (issue) begin
                     waddr <= (waddr == WAB'(WWORDS - 1)) ? '0 : waddr + WAB'(1);
                     if (kxi == KXB'(KXN - 1)) begin
@@ -201,10 +212,11 @@ module snn_direct_current #(
                     end else
                         kxi <= kxi + KXB'(1);
                     if (last_iter)
-                        state <= DONE;
+                        state <= FLAG;
                 end
-                DONE: state <= WAIT_FRAME;   // frame_release: the next frame may be read
-                default: state <= WAIT_FRAME;
+                FLAG: if (frame_ready && flag_room) state <= DONE;
+                DONE: state <= RUN;          // frame_release: the next frame may be read
+                default: state <= RUN;
             endcase
         end
     end

@@ -11,7 +11,9 @@
 // bank, bank (by, bx) at index by * TX + bx. LUTRAM = 1 puts the banks in distributed RAM (a
 // bank of a banked frame is a few hundred bytes: a block RAM would be mostly empty).
 // Single buffered: the next frame is read after the kernel has released this one
-// (frame_release), so reading overlaps the LIF's timesteps but not the current's own compute.
+// (frame_release), so reading overlaps the LIF's timesteps; rows_ready counts the rows of the
+// last channel written so far (all of them once the frame is in), so that the kernel computes
+// an output row as soon as the rows it reads are there, while the rest of the frame arrives.
 module snn_frame_in #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -32,6 +34,7 @@ module snn_frame_in #(
     input  logic s_last,
     output logic frame_ready,     // a frame is in the RAM
     output logic frame_error,     // ... and it was malformed
+    output logic [$clog2(IN_H + 1)-1:0] rows_ready,   // rows of the last channel written
     input  logic frame_release,   // the kernel is done with it: read the next one
     input  logic [TY*TX*(((IN_C > 1) ? CBITS : 0)+YBITS+XBITS)-1:0] raddr,
     output logic [TY*TX*8-1:0] rdata
@@ -81,6 +84,10 @@ module snn_frame_in #(
     assign s_ready = rst_n && ((state == READ) || (state == DRAIN));
     assign frame_ready = (state == FULL);
     assign frame_error = err;
+    // every pixel is in from the last one's write (DRAIN: beats past it are dropped); before,
+    // the rows of the last channel above the one being written
+    assign rows_ready = (state == FULL || state == DRAIN) ? ($clog2(IN_H + 1))'(IN_H)
+                      : (c == CBITS'(IN_C - 1)) ? ($clog2(IN_H + 1))'(y) : '0;
 
     for (genvar b = 0; b < TY * TX; b++) begin : g_bank
         wire bank_we = we && (by_of[y] == RYB'(b / TX)) && (bx_of[x] == RXB'(b % TX));

@@ -15,9 +15,7 @@ from core.hw.design import Memory, Process, WeightArray, index_bits
 from core.hw.kernels.base import Kernel, pad_outputs, register
 from core.hw.sim import Read, Wait, Write
 
-# cycles between the read phase and the compute phase, and after the compute phase
-PHASE = 1
-DRAIN = 2    # cycles from the last issue to the frame's release
+FLAG = 1     # cycles from the last issue to the flag's write, and from it to the release
 # a frame bank this small goes to LUT RAM: it would fill at most a quarter of a block RAM
 LUTRAM_FRAME_BITS = 4096
 
@@ -41,20 +39,39 @@ class _Direct(Kernel):
     def parallel_units(self, p: Process) -> int:
         return self.multipliers(p)
 
+    def frame_reader(self, p: Process, io, images: int):
+        """snn_frame_in: one beat per cycle while s_axis has data; a token on io.rows as each
+        row of the last channel is written (visible the next cycle), then the next frame once
+        the compute releases this one (io.release)."""
+        c, h, w = p.params["in_c"], p.params["in_h"], p.params["in_w"]
+        row_ends = {(c - 1) * h * w + (r + 1) * w - 1 for r in range(h)}
+        for _ in range(images):
+            for i in range(c * h * w):
+                yield Read(io.s_axis)
+                if i in row_ends:
+                    yield Write(io.rows, 1)
+                yield Wait(1)
+            yield Read(io.release)
+
     def behaviour(self, p: Process, io, image):
-        n_in = p.params["in_c"] * p.params["in_h"] * p.params["in_w"]
-        for _ in range(n_in):                       # one beat per cycle while s_axis has data
-            yield Read(io.s_axis)
-            yield Wait(1)
-        yield Write(io.flag_out, 0)
-        yield Wait(PHASE)
         taps = self.taps(p) // (p.params.get("taps_y", 1) * p.params.get("taps_x", 1))
-        for _ in range(self.slices(p)):              # one current vector per `taps` cycles
-            if taps > 1:
-                yield Wait(taps - 1)
-            yield Write(io.out, 1, self.pipe)
-            yield Wait(1)
-        yield Wait(DRAIN + PHASE)
+        got = 0
+        for need in self.rows_needed(p):            # an output row once its input rows are in
+            while got < need:
+                yield Read(io.rows)
+                got += 1
+            for _ in range(self.row_slices(p)):      # one current vector per `taps` cycles
+                if taps > 1:
+                    yield Wait(taps - 1)
+                yield Write(io.out, 1, self.pipe)
+                yield Wait(1)
+        while got < p.params["in_h"]:                # rows no output reads (a cropping conv)
+            yield Read(io.rows)
+            got += 1
+        yield Write(io.flag_out, 0)                  # the frame is in: its flag, then release
+        yield Wait(FLAG)
+        yield Write(io.release, 1)
+        yield Wait(FLAG)
 
 
 @register
@@ -112,6 +129,16 @@ class ConvDirectCurrent(_Direct):
         return p.params["out_h"] * p.params["out_w"] * p.params["groups"]
 
     @staticmethod
+    def row_slices(p):
+        return p.params["out_w"] * p.params["groups"]
+
+    @staticmethod
+    def rows_needed(p):
+        """Rows of the last input channel that output row oy reads up to (the RTL's need_of)."""
+        k, pad, h = p.params["kernel"], p.params["pad"], p.params["in_h"]
+        return [max(0, min(h, oy + k - pad)) for oy in range(p.params["out_h"])]
+
+    @staticmethod
     def macs(p, layer):
         return p.params["out_h"] * p.params["out_w"] * layer.outputs * ConvDirectCurrent.taps(p)
 
@@ -145,6 +172,14 @@ class DenseDirectCurrent(_Direct):
     @staticmethod
     def slices(p):
         return p.params["groups"]
+
+    @staticmethod
+    def row_slices(p):
+        return p.params["groups"]
+
+    @staticmethod
+    def rows_needed(p):
+        return [p.params["in_h"]]                    # the kernel is the whole image
 
     @staticmethod
     def macs(p, layer):
