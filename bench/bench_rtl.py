@@ -131,9 +131,11 @@ def hardware(net_run, n, name, config, quick, log) -> dict:
     # ECP5 place and route (minutes): the measured clock, and the microseconds at it
     routed = None if quick else pnr.pnr(prj, log=log)
     meta = json.loads((prj / "project.json").read_text())
+    knobs = json.loads((prj / "rtl_config.json").read_text())["layers"]
     fold = prj / "folding.json"
     out = {
         "run": str(net_run), "project": str(prj), "lanes": meta.get("lanes"),
+        "taps": {k: v["taps"] for k, v in knobs.items() if "taps" in v},
         "folding": json.loads(fold.read_text()) if fold.is_file() else None,
         "images": rep["images"], "bit_exact": rep["bit_exact"],
         "accuracy": rep["accuracy"], "cycles_per_image": rep["cycles_per_image"],
@@ -166,7 +168,9 @@ def hardware(net_run, n, name, config, quick, log) -> dict:
 def hardware_table(res: dict) -> str:
     """The hardware figures of today's design and the folded one, side by side."""
     cols = [(k, res[k]) for k in ("default", "folded") if res.get(k)]
-    rows = [("lanes", lambda d: ", ".join(f"{k} {v}" for k, v in (d["lanes"] or {}).items())),
+    rows = [("lanes", lambda d: ", ".join(
+                f"{k} {v}" + (f" x {d['taps'][k]} taps" if k in d.get("taps", {}) else "")
+                for k, v in (d["lanes"] or {}).items())),
             ("cycles alone", lambda d: f"{d['cycles_per_image']:.0f}"),
             ("cycles streaming", lambda d: f"{d['interval_between_images']:.0f}"),
             ("bit-exact", lambda d: str(d["bit_exact"]))]

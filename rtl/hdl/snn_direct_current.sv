@@ -20,7 +20,8 @@
 // that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
 // Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order (no
 // block-RAM output drives logic) -> multiplier input registers (the zero mask of padding taps)
-// -> product register -> sum of the TY x TX products -> accumulate -> write: PIPE = 6
+// -> product register -> the sum of each tap row's TX products -> accumulate the TY row sums
+// -> write: PIPE = 6
 // (MULT18X18D with input and output registers). The malformed-frame flag of each image goes to
 // the flag FIFO after its last issue, once the frame (and so its TLAST) is in; then the frame
 // is released and the next one read.
@@ -76,7 +77,7 @@ module snn_direct_current #(
     localparam int RXB = (TX > 1) ? $clog2(TX) : 1;
     localparam int SB = ((OYB > OXB) ? OYB : OXB) + $clog2(((KH > KW) ? KH : KW) + 1) + 2;
     localparam int PB = WB + 9;         // product: signed weight x unsigned 8-bit code
-    localparam int SUMB = PB + ((TP > 1) ? $clog2(TP) : 0);
+    localparam int RSB = PB + ((TX > 1) ? $clog2(TX) : 0);   // a tap row's sum
 
     initial begin
         if (OUT_H != IN_H + 2 * PAD - KH + 1 || OUT_W != IN_W + 2 * PAD - KW + 1 || LANES < 1
@@ -238,17 +239,27 @@ module snn_direct_current #(
     end
 
     // ---- registered again: the codes rotated from bank order into tap order ----------------
-    // tap (jy, jx) is in bank ((jy + ry) mod TY, (jx + rx) mod TX)
+    // tap (jy, jx) is in bank ((jy + ry) mod TY, (jx + rx) mod TX): ry < TY, so the modulo is
+    // a comparison and an add or subtract (no divider)
     logic [LANES*TP*WB-1:0] wq_r;
     logic [7:0] code_r [TP];
     logic v1r, first1r, last1r;
     logic [TP-1:0] ok1r;
+    localparam int BB = (TP > 1) ? $clog2(TP) : 1;
+    for (genvar jy = 0; jy < TY; jy++) begin : g_roty
+        // (jy + ry) mod TY, ry < TY: past the end, wrap by subtracting TY - jy
+        wire [RYB-1:0] by = (jy == 0) ? ry1 : (ry1 >= RYB'(TY - jy)) ? ry1 - RYB'(TY - jy)
+                                                                    : ry1 + RYB'(jy);
+        for (genvar jx = 0; jx < TX; jx++) begin : g_rotx
+            wire [RXB-1:0] bx = (jx == 0) ? rx1 : (rx1 >= RXB'(TX - jx)) ? rx1 - RXB'(TX - jx)
+                                                                        : rx1 + RXB'(jx);
+            wire [BB-1:0] bank = BB'(by) * BB'(TX) + BB'(bx);
+            always_ff @(posedge clk)
+                code_r[jy * TX + jx] <= bank_code[bank * 8 +: 8];
+        end
+    end
     always_ff @(posedge clk) begin
         wq_r <= wq;
-        for (int jy = 0; jy < TY; jy++)
-            for (int jx = 0; jx < TX; jx++)
-                code_r[jy * TX + jx] <= bank_code[(((jy + int'(ry1)) % TY) * TX
-                                                   + (jx + int'(rx1)) % TX) * 8 +: 8];
         v1r <= v1 && rst_n;
         ok1r <= ok1;
         first1r <= first1;
@@ -282,33 +293,40 @@ module snn_direct_current #(
         last3 <= last2;
     end
 
-    // ---- the sum of a cycle's products, per lane -----------------------------------------------
-    logic signed [SUMB-1:0] psum_c [LANES];
+    // ---- the sum of each tap row's products, per lane ------------------------------------------
+    logic signed [RSB-1:0] rsum_c [LANES][TY];
     always_comb begin
-        for (int l = 0; l < LANES; l++) begin
-            psum_c[l] = '0;
-            for (int b = 0; b < TP; b++)
-                psum_c[l] = psum_c[l] + SUMB'(prod[l][b]);
-        end
+        for (int l = 0; l < LANES; l++)
+            for (int jy = 0; jy < TY; jy++) begin
+                rsum_c[l][jy] = '0;
+                for (int jx = 0; jx < TX; jx++)
+                    rsum_c[l][jy] = rsum_c[l][jy] + RSB'(prod[l][jy * TX + jx]);
+            end
     end
-    logic signed [SUMB-1:0] psum [LANES];
+    logic signed [RSB-1:0] rsum [LANES][TY];
     logic v4, first4, last4;
     always_ff @(posedge clk) begin
-        psum <= psum_c;
+        rsum <= rsum_c;
         v4 <= v3 && rst_n;
         first4 <= first3;
         last4 <= last3;
     end
 
-    // ---- accumulate -------------------------------------------------------------------------
+    // ---- accumulate the tap rows -------------------------------------------------------------
+    // every partial sum is the current of a sub-window: inside CURB bits
     logic signed [CURB-1:0] acc [LANES];
+    logic signed [CURB-1:0] acc_c [LANES];
+    always_comb begin
+        for (int l = 0; l < LANES; l++) begin
+            acc_c[l] = first4 ? CURB'(0) : acc[l];
+            for (int jy = 0; jy < TY; jy++)
+                acc_c[l] = acc_c[l] + CURB'(rsum[l][jy]);
+        end
+    end
     logic v5;
     always_ff @(posedge clk) begin
-        if (v4) begin
-            for (int l = 0; l < LANES; l++)
-                // every partial sum is the current of a sub-window: inside CURB bits
-                acc[l] <= (first4 ? CURB'(0) : acc[l]) + CURB'(psum[l]);
-        end
+        if (v4)
+            acc <= acc_c;
         v5 <= v4 && last4 && rst_n;
     end
 
