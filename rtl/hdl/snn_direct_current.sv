@@ -246,6 +246,10 @@ module snn_direct_current #(
     logic v1r, first1r, last1r;
     logic [TP-1:0] ok1r;
     localparam int BB = (TP > 1) ? $clog2(TP) : 1;
+    logic [BB-1:0] row_base [1 << RYB];             // by * TX, a constant table
+    for (genvar i = 0; i < (1 << RYB); i++) begin : g_rowbase
+        assign row_base[i] = BB'((i < TY) ? i * TX : 0);
+    end
     for (genvar jy = 0; jy < TY; jy++) begin : g_roty
         // (jy + ry) mod TY, ry < TY: past the end, wrap by subtracting TY - jy
         wire [RYB-1:0] by = (jy == 0) ? ry1 : (ry1 >= RYB'(TY - jy)) ? ry1 - RYB'(TY - jy)
@@ -253,7 +257,7 @@ module snn_direct_current #(
         for (genvar jx = 0; jx < TX; jx++) begin : g_rotx
             wire [RXB-1:0] bx = (jx == 0) ? rx1 : (rx1 >= RXB'(TX - jx)) ? rx1 - RXB'(TX - jx)
                                                                         : rx1 + RXB'(jx);
-            wire [BB-1:0] bank = BB'(by) * BB'(TX) + BB'(bx);
+            wire [BB-1:0] bank = row_base[by] + BB'(bx);
             always_ff @(posedge clk)
                 code_r[jy * TX + jx] <= bank_code[bank * 8 +: 8];
         end
