@@ -129,7 +129,8 @@ def test_malformed_frames_are_flagged_and_the_next_image_is_right(projects, desi
 
 def test_cycle_model_matches_the_measured_cycles(trained):
     """Latency of an image alone and the interval between streamed images, measured in the
-    RTL, against the cycle model on the same images: within 5 % (measured here: < 0.5 %)."""
+    RTL, against the cycle model on the same images: within 1 % (measured here: 12 cycles of
+    about 21,000, 0.06 %)."""
     run, net, prj = trained
     codes, _ = load_vectors(run, "none", 16, net.in_shape)
     alone = prj.stream([codes[i].reshape(-1) for i in range(4)], alone=True)
@@ -145,8 +146,8 @@ def test_cycle_model_matches_the_measured_cycles(trained):
           f"{measured_interval:.0f} between images (model {model['interval_between_images']:.0f})")
     if EXPORTED:   # Vivado's schedule is its own: report it, do not hold it to the model
         return
-    assert abs(model_alone - measured_alone) <= 0.05 * measured_alone
-    assert abs(model["interval_between_images"] - measured_interval) <= 0.05 * measured_interval
+    assert abs(model_alone - measured_alone) <= 0.01 * measured_alone
+    assert abs(model["interval_between_images"] - measured_interval) <= 0.01 * measured_interval
 
 
 def prj_design(net, prj):
