@@ -96,7 +96,8 @@ def project_for(write, net, out, settings_file: str, config=None, codes=None,
 def add_fold_arguments(ap: argparse.ArgumentParser) -> None:
     """The folding flags of every command that generates a project (core.hw.folding)."""
     ap.add_argument("--target-us", type=float, metavar="US",
-                    help="fold to this latency per image: the lanes per layer of least area "
+                    help="fold to this latency per image: the lanes per layer and the first "
+                         "conv layer's taps per cycle (1, K or K*K) of least area "
                          "(calibrated model) whose cycle model, on the run's own spike traces, "
                          "meets it at settings.clock_mhz (set that, or --mhz, to the Fmax `make "
                          "pnr` measured); sets settings.target_latency_us")
