@@ -30,6 +30,7 @@ if __package__ in (None, ""):  # `python bench/bench_rtl.py` from a checkout
 import numpy as np  # noqa: E402
 
 from bench import report  # noqa: E402
+from core.hw import folding  # noqa: E402
 from rtl import pnr, synth  # noqa: E402
 from rtl.simulate import run_rtl  # noqa: E402
 
@@ -168,9 +169,7 @@ def hardware(net_run, n, name, config, quick, log) -> dict:
 def hardware_table(res: dict) -> str:
     """The hardware figures of today's design and the folded one, side by side."""
     cols = [(k, res[k]) for k in ("default", "folded") if res.get(k)]
-    rows = [("lanes", lambda d: ", ".join(
-                f"{k} {v}" + (f" x {d['taps'][k]} taps" if k in d.get("taps", {}) else "")
-                for k, v in (d["lanes"] or {}).items())),
+    rows = [("lanes", lambda d: folding.spell_knobs(d["lanes"] or {}, d.get("taps", {}))),
             ("cycles alone", lambda d: f"{d['cycles_per_image']:.0f}"),
             ("cycles streaming", lambda d: f"{d['interval_between_images']:.0f}"),
             ("bit-exact", lambda d: str(d["bit_exact"]))]

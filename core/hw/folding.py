@@ -77,12 +77,16 @@ class Folding:
                               "area": self.area},
                 "trace": self.trace, "candidates": self.candidates, "tried": self.tried}
 
+def spell_knobs(lanes: dict, taps: dict) -> str:
+    """"conv1 16 x 9 taps, conv2 48, ...": each layer's lanes, and its taps where it has some."""
+    return ", ".join(f"{k} {v}" + (f" x {taps[k]} taps" if k in taps else "")
+                     for k, v in lanes.items())
+
+
 def describe(f: dict) -> str:
     """One line for a folding.json."""
     p, a = f["predicted"], f["predicted"]["area"]["total"]
-    taps = f.get("taps", {})
-    lanes = ", ".join(f"{k} {v}" + (f" x {taps[k]} taps" if k in taps else "")
-                      for k, v in f["lanes"].items())
+    lanes = spell_knobs(f["lanes"], f.get("taps", {}))
     want = ", ".join(f"{k.removeprefix('target_').removesuffix('_us')} <= {v:g} us"
                      for k, v in f["targets"].items())
     return (f"folded to {want} at {f['clock_mhz']:g} MHz: lanes {lanes}; predicted "
@@ -151,8 +155,9 @@ def fold(net, settings: dict, build, codes: np.ndarray | None = None,
         return s
 
     def spell(combo):
-        return ", ".join(f"{L.name} {n}" + (f" x {t} taps" if L.name in tapped else "")
-                         for L, (n, t) in zip(weight_layers, combo))
+        return spell_knobs({L.name: n for L, (n, _) in zip(weight_layers, combo)},
+                           {L.name: t for L, (_, t) in zip(weight_layers, combo)
+                            if L.name in tapped})
 
     # the fastest folding first: if it misses, no folding meets the target
     fastest = tuple(o[-1] for o in options)

@@ -28,13 +28,18 @@ class _Direct(Kernel):
     def work_bound(self, p: Process, design, traces) -> float:
         return max(design.n_inputs, self.macs(p, p.layer) / self.multipliers(p))
 
+    @staticmethod
+    def taps_per_cycle(p: Process) -> int:
+        """Kernel taps a cycle takes (a dense first layer: one)."""
+        return p.params.get("taps_y", 1) * p.params.get("taps_x", 1)
+
     def units(self, p: Process) -> str:
-        tp = p.params.get("taps_y", 1) * p.params.get("taps_x", 1)
+        tp = self.taps_per_cycle(p)
         return (f"{p.params['lanes']} multipliers" if tp == 1 else
                 f"{p.params['lanes']} lanes x {tp} taps = {self.multipliers(p)} multipliers")
 
     def multipliers(self, p: Process) -> int:
-        return p.params["lanes"] * p.params.get("taps_y", 1) * p.params.get("taps_x", 1)
+        return p.params["lanes"] * self.taps_per_cycle(p)
 
     def parallel_units(self, p: Process) -> int:
         return self.multipliers(p)
@@ -54,7 +59,7 @@ class _Direct(Kernel):
             yield Read(io.release)
 
     def behaviour(self, p: Process, io, image):
-        taps = self.taps(p) // (p.params.get("taps_y", 1) * p.params.get("taps_x", 1))
+        taps = self.taps(p) // self.taps_per_cycle(p)
         got = 0
         for need in self.rows_needed(p):            # an output row once its input rows are in
             while got < need:
