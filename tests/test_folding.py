@@ -135,3 +135,12 @@ def test_generate_folds_to_the_target_and_records_it(trained_run, tmp_path):
         r = _cli(str(run), "--out", str(tmp_path / "bad"), *bad)
         assert r.returncode == 2 and msg in r.stderr, r.stderr
         assert not (tmp_path / "bad").exists()
+
+
+def test_a_bad_taps_knob_is_named_with_what_it_allows(net):
+    with pytest.raises(GeneratorError, match=r"settings\.layers\.conv1\.taps: expected one of "
+                                             r"1, 3, 9 .* got 2"):
+        design_of(net, overrides={"layers": {"conv1": {"taps": 2}}})
+    with pytest.raises(GeneratorError, match=r"settings\.layers\.conv2\.taps: expected 1 "
+                                             r"\(only the first conv layer"):
+        design_of(net, overrides={"layers": {"conv2": {"taps": 3}}})
