@@ -414,7 +414,7 @@ def parser():
                         "equal to --step-max: a constant step)")
     g.add_argument("--surrogates", default=",".join(SURROGATES),
                    help=f"surrogate gradients PGD goes through (default {','.join(SURROGATES)})")
-    g.add_argument("--square-queries", type=int, default=5000,
+    g.add_argument("--square-queries", type=int, default=Settings.square_queries,
                    help="Square attack queries (default 5000, AutoAttack's budget: on the default "
                         "run Square at 1000 left 42.3%% at eps 0.1, at 5000 34.0%%, below the whole "
                         "suite's per-image worst case with 1000 (39.3%%); docs/TRAINING.md)")
