@@ -165,8 +165,12 @@ def test_lif_direct(projects, design, layers, bits, lanes, T, leak, gaps, wide):
     # remainder at the borders, padded rows read past the last written one
     ("c6 p3 r", 4, 25, dict(in_shape=(2, 13, 11), kernel=5, padding=2), True),
     ("c6 p3 r", 3, 5, dict(in_shape=(2, 13, 11), kernel=5, padding=2), False),
+    # 8 x 8 (digits): a power-of-two frame, so an unbanked tap's row -1 aliases row 7 and
+    # only the padding mask keeps it out
+    ("c4 p2 r", 4, 1, dict(in_shape=(1, 8, 8)), True),
+    ("c4 p2 r", 4, 3, dict(in_shape=(1, 8, 8)), False),
 ], ids=["default", "lanes2-gaps", "taps9-gaps", "taps3-groups3", "k5-c2-taps25-gaps",
-        "k5-c2-taps5"])
+        "k5-c2-taps5", "8x8-taps1-gaps", "8x8-taps3"])
 def test_conv_direct_current(projects, design, layers, lanes, taps, geometry, gaps):
     net = random_network(layers, weight_bits=8, seed=7, **(geometry or {}))
     d = design(net, layers={"conv1": {"lanes": lanes, "taps": taps}})

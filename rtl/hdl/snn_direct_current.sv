@@ -18,9 +18,9 @@
 // by about KH - PAD rows instead of a whole frame.
 // The weight ROM holds one word of LANES x TY x TX weights per (group, channel, tap block), in
 // that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
-// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order (no
-// block-RAM output drives logic) -> multiplier input registers (the zero mask of padding taps)
-// -> product register -> the sum of each tap row's TX products -> accumulate the TY row sums
+// Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order and
+// padding taps masked to code 0 (no block-RAM output drives logic) -> multiplier input
+// registers (the codes copied per lane) -> product register -> the sum of each tap row's TX products -> accumulate the TY row sums
 // -> write: PIPE = 6
 // (MULT18X18D with input and output registers). The malformed-frame flag of each image goes to
 // the flag FIFO after its last issue, once the frame (and so its TLAST) is in; then the frame
@@ -244,7 +244,6 @@ module snn_direct_current #(
     logic [LANES*TP*WB-1:0] wq_r;
     logic [7:0] code_r [TP];
     logic v1r, first1r, last1r;
-    logic [TP-1:0] ok1r;
     localparam int BB = (TP > 1) ? $clog2(TP) : 1;
     logic [BB-1:0] row_base [1 << RYB];             // by * TX, a constant table
     for (genvar i = 0; i < (1 << RYB); i++) begin : g_rowbase
@@ -259,39 +258,45 @@ module snn_direct_current #(
                                                                         : rx1 + RXB'(jx);
             wire [BB-1:0] bank = row_base[by] + BB'(bx);
             always_ff @(posedge clk)
-                code_r[jy * TX + jx] <= bank_code[bank * 8 +: 8];
+                code_r[jy * TX + jx] <= ok1[jy * TX + jx] ? bank_code[bank * 8 +: 8] : 8'd0;
         end
     end
     always_ff @(posedge clk) begin
         wq_r <= wq;
         v1r <= v1 && rst_n;
-        ok1r <= ok1;
         first1r <= first1;
         last1r <= last1;
     end
 
-    // ---- multiplier input registers (padding taps masked to code 0) --------------------------
+    // ---- multiplier input registers: each lane its own copy of the codes ---------------------
+    // One code register driving the multipliers of every lane was the routed critical path of
+    // the taps designs (85.8 MHz: 4.5 ns through the multiplier, 7.2 ns of routing to 16 lanes
+    // across the die). A copy per lane sits next to its multipliers; the fan-out moves to the
+    // code_r -> copy hop, which has no logic. ECP5's MULT18X18D is mapped without its own
+    // registers, so these are fabric flip-flops that placement puts beside the DSP.
     logic signed [WB-1:0] wm [LANES][TP];
-    logic signed [8:0] cm [TP];
+    logic signed [PB-1:0] prod [LANES][TP];
     logic v2, first2, last2;
     always_ff @(posedge clk) begin
         for (int l = 0; l < LANES; l++)
             for (int b = 0; b < TP; b++)
                 wm[l][b] <= $signed(wq_r[(b * LANES + l) * WB +: WB]);
-        for (int b = 0; b < TP; b++)
-            cm[b] <= {1'b0, ok1r[b] ? code_r[b] : 8'd0};
         v2 <= v1r && rst_n;
         first2 <= first1r;
         last2 <= last1r;
     end
-
-    // ---- products (the multipliers' output registers) ----------------------------------------
-    logic signed [PB-1:0] prod [LANES][TP];
+    for (genvar l = 0; l < LANES; l++) begin : g_lane
+        logic [7:0] cm [TP];
+        // keep on the process: opt_merge would fold the identical copies back into one
+        (* keep *) always_ff @(posedge clk)
+            cm <= code_r;
+        // ---- products (the multipliers' output registers) ------------------------------------
+        always_ff @(posedge clk)
+            for (int b = 0; b < TP; b++)
+                prod[l][b] <= PB'(wm[l][b]) * PB'({1'b0, cm[b]});
+    end
     logic v3, first3, last3;
     always_ff @(posedge clk) begin
-        for (int l = 0; l < LANES; l++)
-            for (int b = 0; b < TP; b++)
-                prod[l][b] <= PB'(wm[l][b]) * PB'(cm[b]);
         v3 <= v2 && rst_n;
         first3 <= first2;
         last3 <= last2;
