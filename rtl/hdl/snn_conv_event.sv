@@ -134,8 +134,8 @@ module snn_conv_event #(
     logic scatter_issue, at_eot;
     logic [GBI-1:0] tok_g;
     logic [LBI-1:0] lsb;
-    logic [YBI-1:0] tok_y;
-    logic [XBI-1:0] tok_x;
+    logic [K*K-1:0][YBI-1:0] tok_y;          // the spike's row and column: a copy per bank
+    logic [K*K-1:0][XBI-1:0] tok_x;
     logic [GBO-1:0] og;
     // fire: counters, with (oy, ox) as quotient / remainder by K
     logic [YBO-1:0] oy;
@@ -145,7 +145,8 @@ module snn_conv_event #(
     logic [RB-1:0] fry, frx;
     logic [GBO-1:0] fg;
 
-    snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO))
+    snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO),
+                     .COPIES(K * K))
         u_iter (.clk, .rst_n, .enable(state == SCATTER), .in_data, .in_valid, .in_ready,
                 .issue(scatter_issue), .g(tok_g), .lsb, .y(tok_y), .x(tok_x), .og, .at_eot);
     wire fire_issue = (state == FIRE) && tok_room;
@@ -215,10 +216,6 @@ module snn_conv_event #(
     // ---- stage 0 -> 1: the ROM and bank addresses and the control, registered (the addresses
     // fan out to every block RAM of the ROM and the banks: a register's whole cycle for that);
     // 1 -> 2: the words arrive; 2 -> 3: registered ------------------------------------------
-    wire [QYB:0] qy = qy_of[tok_y];
-    wire [RB-1:0] ry = ry_of[tok_y];
-    wire [QXB:0] qx = qx_of[tok_x];
-    wire [RB-1:0] rx = rx_of[tok_x];
     logic s0, f0, e0, last0, s1, f1, e1, last1, s2, f2, e2, last2;
     logic [RB-1:0] fry0, frx0, fry1, frx1;
     logic [YBO-1:0] oy0, oy1, oy2;
@@ -252,7 +249,12 @@ module snn_conv_event #(
             // output rows of this bank: oy = yb * K + by < OUT_H, i.e. yb < YLIM
             localparam int YLIM = (OUT_H - by + K - 1) / K;
             localparam int XLIM = (OUT_W - bx + K - 1) / K;
-            // stage 0: this bank's word and tap for the spike being scattered
+            // stage 0: this bank's word and tap for the spike being scattered, from its own
+            // copy of the spike's row and column
+            wire [QYB:0] qy = qy_of[tok_y[B]];
+            wire [RB-1:0] ry = ry_of[tok_y[B]];
+            wire [QXB:0] qx = qx_of[tok_x[B]];
+            wire [RB-1:0] rx = rx_of[tok_x[B]];
             logic ylow, xlow;       // the spike's row / column remainder reaches this bank
             if (by == 0) begin : g_y0
                 assign ylow = 1'b1;

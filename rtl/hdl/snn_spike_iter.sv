@@ -6,13 +6,18 @@
 // in the cycle that finishes this one (slices are never empty), so a timestep takes exactly
 // spikes x GROUPS cycles. On the end-of-timestep token it raises `at_eot` for one cycle, drops
 // the token and fetches nothing more until the parent enables it again.
+// The token's row and column come in COPIES identical registers: a parent that decodes them
+// in several places (snn_conv_event: one address per membrane bank) gives each its own copy,
+// placed beside it, instead of routing one register across the die (the default network's
+// routed critical path, 9.2 ns of routing).
 module snn_spike_iter #(
     parameter int IN_G = 16,         // input slice width
     parameter int YBI = 4,
     parameter int XBI = 4,
     parameter int GBI = 1,
     parameter int GROUPS = 1,        // output groups each spike updates
-    parameter int GBO = 1
+    parameter int GBO = 1,
+    parameter int COPIES = 1         // copies of y and x (kept apart in synthesis)
 ) (
     input  logic clk,
     input  logic rst_n,
@@ -23,8 +28,8 @@ module snn_spike_iter #(
     output logic issue,                                  // a (spike, group) update this cycle
     output logic [GBI-1:0] g,                            // ... its slice's group
     output logic [((IN_G > 1) ? $clog2(IN_G) : 1)-1:0] lsb,   // ... its channel in the slice
-    output logic [YBI-1:0] y,
-    output logic [XBI-1:0] x,
+    output logic [COPIES-1:0][YBI-1:0] y,
+    output logic [COPIES-1:0][XBI-1:0] x,
     output logic [GBO-1:0] og,                           // ... the output group it updates
     output logic at_eot                                  // the end-of-timestep token is here
 );
@@ -53,7 +58,8 @@ module snn_spike_iter #(
             og <= '0;
         end else if (in_ready) begin
             have <= 1'b1;
-            {eot, g, y, x, rem} <= in_data;
+            {eot, g} <= in_data[IN_G+XBI+YBI +: GBI+1];
+            rem <= in_data[IN_G-1:0];
             single <= one_bit(in_data[IN_G-1:0]);
             og <= '0;
         end else if (issue) begin
@@ -67,5 +73,11 @@ module snn_spike_iter #(
                 og <= og + GBO'(1);
         end else if (at_eot)
             have <= 1'b0;
+    end
+    for (genvar i = 0; i < COPIES; i++) begin : g_copy
+        // keep on the process: opt_merge would fold the identical copies back into one
+        (* keep *) always_ff @(posedge clk)
+            if (rst_n && in_ready)
+                {y[i], x[i]} <= in_data[IN_G +: YBI+XBI];
     end
 endmodule
