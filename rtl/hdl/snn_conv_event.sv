@@ -136,14 +136,52 @@ module snn_conv_event #(
     logic [LBI-1:0] lsb;
     logic [K*K-1:0][YBI-1:0] tok_y;          // the spike's row and column: a copy per bank
     logic [K*K-1:0][XBI-1:0] tok_x;
-    logic [GBO-1:0] og;
-    // fire: counters, with (oy, ox) as quotient / remainder by K
+    logic [K*K-1:0][GBO-1:0] og;             // ... and its output group: a copy per bank
+    // fire: counters, (oy, ox) for the tokens and, for the banks, the position as quotient /
+    // remainder by K with the group (fire_pos_t, stepped by fire_step: each bank steps its own
+    // copy, so no counter is routed to all K * K banks' addresses)
     logic [YBO-1:0] oy;
     logic [XBO-1:0] ox;
-    logic [QYB-1:0] fqy;
-    logic [QXB-1:0] fqx;
-    logic [RB-1:0] fry, frx;
-    logic [GBO-1:0] fg;
+    typedef struct packed {
+        logic [QYB-1:0] qy;
+        logic [RB-1:0] ry;
+        logic [QXB-1:0] qx;
+        logic [RB-1:0] rx;
+        logic [GBO-1:0] g;
+    } fire_pos_t;
+    localparam int LAST_QY = (OUT_H - 1) / K, LAST_RY = (OUT_H - 1) % K;
+    localparam int LAST_QX = (OUT_W - 1) / K, LAST_RX = (OUT_W - 1) % K;
+    // the next word of the pass, group fastest; after the last one the first
+    function automatic fire_pos_t fire_step(input fire_pos_t p);
+        fire_step = p;
+        if (p.g != GBO'(GROUPS - 1))
+            fire_step.g = p.g + GBO'(1);
+        else begin
+            fire_step.g = '0;
+            if (p.qx != QXB'(LAST_QX) || p.rx != RB'(LAST_RX)) begin
+                if (p.rx == RB'(K - 1)) begin
+                    fire_step.rx = '0;
+                    fire_step.qx = p.qx + QXB'(1);
+                end else
+                    fire_step.rx = p.rx + RB'(1);
+            end else begin
+                fire_step.qx = '0;
+                fire_step.rx = '0;
+                if (p.qy == QYB'(LAST_QY) && p.ry == RB'(LAST_RY)) begin
+                    fire_step.qy = '0;
+                    fire_step.ry = '0;
+                end else if (p.ry == RB'(K - 1)) begin
+                    fire_step.ry = '0;
+                    fire_step.qy = p.qy + QYB'(1);
+                end else
+                    fire_step.ry = p.ry + RB'(1);
+            end
+        end
+    endfunction
+    fire_pos_t fp;
+    wire [RB-1:0] fry = fp.ry;
+    wire [RB-1:0] frx = fp.rx;
+    wire [GBO-1:0] fg = fp.g;
 
     snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO),
                      .COPIES(K * K))
@@ -160,7 +198,8 @@ module snn_conv_event #(
             clr_addr <= '0;
             t <= '0;
             drain_n <= 1'b0;
-            {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
+            {oy, ox} <= '0;
+            fp <= '0;
         end else begin
             case (state)
                 CLEAR: begin
@@ -171,30 +210,16 @@ module snn_conv_event #(
                 SCATTER: if (at_eot) state <= SETTLE;   // the last scatter write lands now
                 SETTLE: state <= FIRE;
                 FIRE: if (fire_issue) begin
+                    fp <= fire_step(fp);
                     if (fg == GBO'(GROUPS - 1)) begin
-                        fg <= '0;
                         if (ox == XBO'(OUT_W - 1)) begin
                             ox <= '0;
-                            fqx <= '0;
-                            frx <= '0;
                             oy <= oy + YBO'(1);
-                            if (fry == RB'(K - 1)) begin
-                                fry <= '0;
-                                fqy <= fqy + QYB'(1);
-                            end else
-                                fry <= fry + RB'(1);
-                        end else begin
+                        end else
                             ox <= ox + XBO'(1);
-                            if (frx == RB'(K - 1)) begin
-                                frx <= '0;
-                                fqx <= fqx + QXB'(1);
-                            end else
-                                frx <= frx + RB'(1);
-                        end
-                    end else
-                        fg <= fg + GBO'(1);
+                    end
                     if (fire_last) begin
-                        {oy, ox, fqy, fqx, fry, frx, fg} <= '0;
+                        {oy, ox} <= '0;
                         state <= FIRE_EOT;
                     end
                 end
@@ -270,7 +295,7 @@ module snn_conv_event #(
             wire [QXB:0] xb = xlow ? qx : qx - (QXB + 1)'(1);
             wire yok = (ylow || qy != '0) && (yb < (QYB + 1)'(YLIM));
             wire xok = (xlow || qx != '0) && (xb < (QXB + 1)'(XLIM));
-            wire [AB-1:0] saddr = gbase_of[og] + row_of[yb] + AB'(xb);
+            wire [AB-1:0] saddr = gbase_of[og[B]] + row_of[yb] + AB'(xb);
             // this bank's tap for the spike: ky = ry - by (mod K), kx = rx - bx (mod K)
             logic [TGB-1:0] tap_of [1 << (2 * RB)];
             for (genvar i = 0; i < (1 << (2 * RB)); i++) begin : g_tap
@@ -283,7 +308,13 @@ module snn_conv_event #(
             initial $readmemh(W_FILE, wrom);
             logic [WAB-1:0] wa0;
             logic [LANES*WB-1:0] wq, wq2;
-            wire [AB-1:0] faddr = gbase_of[fg] + row_of[(QYB + 1)'(fqy)] + AB'(fqx);
+            fire_pos_t fpb;         // this bank's copy of the fire pass's position
+            (* keep *) always_ff @(posedge clk)
+                if (!rst_n)
+                    fpb <= '0;
+                else if (fire_issue)
+                    fpb <= fire_step(fpb);
+            wire [AB-1:0] faddr = gbase_of[fpb.g] + row_of[(QYB + 1)'(fpb.qy)] + AB'(fpb.qx);
             wire [AB-1:0] raddr = (state == FIRE) ? faddr : saddr;
 
             logic ok0, ok1, ok2;
@@ -294,7 +325,7 @@ module snn_conv_event #(
                 a0 <= raddr;
                 ok0 <= yok && xok;
                 wa0 <= (WAB'(tok_g) << (LBI + TGB)) | (WAB'(lsb) << TGB)
-                       | WAB'(ogk_of[og] + tap_of[{ry, rx}]);
+                       | WAB'(ogk_of[og[B]] + tap_of[{ry, rx}]);
                 wq <= wrom[wa0];
                 wq2 <= wq;
                 ok1 <= ok0;

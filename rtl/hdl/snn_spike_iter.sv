@@ -6,10 +6,10 @@
 // in the cycle that finishes this one (slices are never empty), so a timestep takes exactly
 // spikes x GROUPS cycles. On the end-of-timestep token it raises `at_eot` for one cycle, drops
 // the token and fetches nothing more until the parent enables it again.
-// The token's row and column come in COPIES identical registers: a parent that decodes them
-// in several places (snn_conv_event: one address per membrane bank) gives each its own copy,
-// placed beside it, instead of routing one register across the die (the default network's
-// routed critical path, 9.2 ns of routing).
+// The token's row and column and the output group come in COPIES identical registers: a
+// parent that decodes them in several places (snn_conv_event: one address per membrane bank)
+// gives each its own copy, placed beside it, instead of routing one register across the die
+// (the default network's routed critical path: the row, 9.2 ns of routing; then the group).
 module snn_spike_iter #(
     parameter int IN_G = 16,         // input slice width
     parameter int YBI = 4,
@@ -30,11 +30,12 @@ module snn_spike_iter #(
     output logic [((IN_G > 1) ? $clog2(IN_G) : 1)-1:0] lsb,   // ... its channel in the slice
     output logic [COPIES-1:0][YBI-1:0] y,
     output logic [COPIES-1:0][XBI-1:0] x,
-    output logic [GBO-1:0] og,                           // ... the output group it updates
+    output logic [COPIES-1:0][GBO-1:0] og,               // ... the output group it updates
     output logic at_eot                                  // the end-of-timestep token is here
 );
     localparam int LBI = (IN_G > 1) ? $clog2(IN_G) : 1;
     logic have, eot;
+    logic [GBO-1:0] ogc;         // the output group (the iterator's own copy)
     logic [IN_G-1:0] rem;
     logic single;                // rem has one spike left (registered: in_ready stays short)
     function automatic logic one_bit(input logic [IN_G-1:0] m);
@@ -49,35 +50,40 @@ module snn_spike_iter #(
 
     assign issue = enable && have && !eot;
     assign at_eot = enable && have && eot;
-    wire last_of_token = (og == GBO'(GROUPS - 1)) && single;
+    wire last_of_token = (ogc == GBO'(GROUPS - 1)) && single;
     assign in_ready = enable && (!have || (issue && last_of_token)) && in_valid;
 
     always_ff @(posedge clk) begin
         if (!rst_n) begin
             have <= 1'b0;
-            og <= '0;
+            ogc <= '0;
         end else if (in_ready) begin
             have <= 1'b1;
             {eot, g} <= in_data[IN_G+XBI+YBI +: GBI+1];
             rem <= in_data[IN_G-1:0];
             single <= one_bit(in_data[IN_G-1:0]);
-            og <= '0;
+            ogc <= '0;
         end else if (issue) begin
-            if (og == GBO'(GROUPS - 1)) begin
-                og <= '0;
+            if (ogc == GBO'(GROUPS - 1)) begin
+                ogc <= '0;
                 rem <= rem & (rem - IN_G'(1));
                 single <= one_bit(rem & (rem - IN_G'(1)));
                 if (last_of_token)
                     have <= 1'b0;
             end else
-                og <= og + GBO'(1);
+                ogc <= ogc + GBO'(1);
         end else if (at_eot)
             have <= 1'b0;
     end
     for (genvar i = 0; i < COPIES; i++) begin : g_copy
-        // keep on the process: opt_merge would fold the identical copies back into one
+        // keep on the processes: opt_merge would fold the identical copies back into one
         (* keep *) always_ff @(posedge clk)
             if (rst_n && in_ready)
                 {y[i], x[i]} <= in_data[IN_G +: YBI+XBI];
+        (* keep *) always_ff @(posedge clk)
+            if (!rst_n || in_ready)
+                og[i] <= '0;
+            else if (issue)
+                og[i] <= (og[i] == GBO'(GROUPS - 1)) ? '0 : og[i] + GBO'(1);
     end
 endmodule
