@@ -137,51 +137,11 @@ module snn_conv_event #(
     logic [K*K-1:0][YBI-1:0] tok_y;          // the spike's row and column: a copy per bank
     logic [K*K-1:0][XBI-1:0] tok_x;
     logic [K*K-1:0][GBO-1:0] og;             // ... and its output group: a copy per bank
-    // fire: counters, (oy, ox) for the tokens and, for the banks, the position as quotient /
-    // remainder by K with the group (fire_pos_t, stepped by fire_step: each bank steps its own
-    // copy, so no counter is routed to all K * K banks' addresses)
+    // fire: counters (oy, ox, group) for the tokens; each bank steps its own copy of the
+    // position as quotient / remainder by K (snn_fire_pos) for its address and select
     logic [YBO-1:0] oy;
     logic [XBO-1:0] ox;
-    typedef struct packed {
-        logic [QYB-1:0] qy;
-        logic [RB-1:0] ry;
-        logic [QXB-1:0] qx;
-        logic [RB-1:0] rx;
-        logic [GBO-1:0] g;
-    } fire_pos_t;
-    localparam int LAST_QY = (OUT_H - 1) / K, LAST_RY = (OUT_H - 1) % K;
-    localparam int LAST_QX = (OUT_W - 1) / K, LAST_RX = (OUT_W - 1) % K;
-    // the next word of the pass, group fastest; after the last one the first
-    function automatic fire_pos_t fire_step(input fire_pos_t p);
-        fire_step = p;
-        if (p.g != GBO'(GROUPS - 1))
-            fire_step.g = p.g + GBO'(1);
-        else begin
-            fire_step.g = '0;
-            if (p.qx != QXB'(LAST_QX) || p.rx != RB'(LAST_RX)) begin
-                if (p.rx == RB'(K - 1)) begin
-                    fire_step.rx = '0;
-                    fire_step.qx = p.qx + QXB'(1);
-                end else
-                    fire_step.rx = p.rx + RB'(1);
-            end else begin
-                fire_step.qx = '0;
-                fire_step.rx = '0;
-                if (p.qy == QYB'(LAST_QY) && p.ry == RB'(LAST_RY)) begin
-                    fire_step.qy = '0;
-                    fire_step.ry = '0;
-                end else if (p.ry == RB'(K - 1)) begin
-                    fire_step.ry = '0;
-                    fire_step.qy = p.qy + QYB'(1);
-                end else
-                    fire_step.ry = p.ry + RB'(1);
-            end
-        end
-    endfunction
-    fire_pos_t fp;
-    wire [RB-1:0] fry = fp.ry;
-    wire [RB-1:0] frx = fp.rx;
-    wire [GBO-1:0] fg = fp.g;
+    logic [GBO-1:0] fg;
 
     snn_spike_iter #(.IN_G(IN_G), .YBI(YBI), .XBI(XBI), .GBI(GBI), .GROUPS(GROUPS), .GBO(GBO),
                      .COPIES(K * K))
@@ -198,8 +158,7 @@ module snn_conv_event #(
             clr_addr <= '0;
             t <= '0;
             drain_n <= 1'b0;
-            {oy, ox} <= '0;
-            fp <= '0;
+            {oy, ox, fg} <= '0;
         end else begin
             case (state)
                 CLEAR: begin
@@ -210,16 +169,17 @@ module snn_conv_event #(
                 SCATTER: if (at_eot) state <= SETTLE;   // the last scatter write lands now
                 SETTLE: state <= FIRE;
                 FIRE: if (fire_issue) begin
-                    fp <= fire_step(fp);
                     if (fg == GBO'(GROUPS - 1)) begin
+                        fg <= '0;
                         if (ox == XBO'(OUT_W - 1)) begin
                             ox <= '0;
                             oy <= oy + YBO'(1);
                         end else
                             ox <= ox + XBO'(1);
-                    end
+                    end else
+                        fg <= fg + GBO'(1);
                     if (fire_last) begin
-                        {oy, ox} <= '0;
+                        {oy, ox, fg} <= '0;
                         state <= FIRE_EOT;
                     end
                 end
@@ -242,7 +202,6 @@ module snn_conv_event #(
     // fan out to every block RAM of the ROM and the banks: a register's whole cycle for that);
     // 1 -> 2: the words arrive; 2 -> 3: registered ------------------------------------------
     logic s0, f0, e0, last0, s1, f1, e1, last1, s2, f2, e2, last2;
-    logic [RB-1:0] fry0, frx0, fry1, frx1;
     logic [YBO-1:0] oy0, oy1, oy2;
     logic [XBO-1:0] ox0, ox1, ox2;
     logic [GBO-1:0] fg0, fg1, fg2;
@@ -251,12 +210,12 @@ module snn_conv_event #(
         f0 <= fire_issue && rst_n;
         e0 <= eot_issue && rst_n;
         last0 <= last_t;
-        {fry0, frx0, oy0, ox0, fg0} <= {fry, frx, oy, ox, fg};
+        {oy0, ox0, fg0} <= {oy, ox, fg};
         s1 <= s0 && rst_n;
         f1 <= f0 && rst_n;
         e1 <= e0 && rst_n;
         last1 <= last0;
-        {fry1, frx1, oy1, ox1, fg1} <= {fry0, frx0, oy0, ox0, fg0};
+        {oy1, ox1, fg1} <= {oy0, ox0, fg0};
         s2 <= s1 && rst_n;
         f2 <= f1 && rst_n;
         e2 <= e1 && rst_n;
@@ -308,13 +267,17 @@ module snn_conv_event #(
             initial $readmemh(W_FILE, wrom);
             logic [WAB-1:0] wa0;
             logic [LANES*WB-1:0] wq, wq2;
-            fire_pos_t fpb;         // this bank's copy of the fire pass's position
-            (* keep *) always_ff @(posedge clk)
-                if (!rst_n)
-                    fpb <= '0;
-                else if (fire_issue)
-                    fpb <= fire_step(fpb);
-            wire [AB-1:0] faddr = gbase_of[fpb.g] + row_of[(QYB + 1)'(fpb.qy)] + AB'(fpb.qx);
+            // this bank's copy of the fire pass's position: its read address, and (two stages
+            // on) whether the word is this bank's
+            logic [QYB-1:0] bqy;
+            logic [QXB-1:0] bqx;
+            logic [RB-1:0] bry, brx;
+            logic [GBO-1:0] bg;
+            snn_fire_pos #(.OUT_H(OUT_H), .OUT_W(OUT_W), .K(K), .GROUPS(GROUPS), .QYB(QYB),
+                           .QXB(QXB), .RB(RB), .GBO(GBO)) u_fpos (
+                .clk, .rst_n, .step(fire_issue), .qy(bqy), .ry(bry), .qx(bqx), .rx(brx), .g(bg));
+            wire [AB-1:0] faddr = gbase_of[bg] + row_of[(QYB + 1)'(bqy)] + AB'(bqx);
+            logic [RB-1:0] bry0, brx0, bry1, brx1;
             wire [AB-1:0] raddr = (state == FIRE) ? faddr : saddr;
 
             logic ok0, ok1, ok2;
@@ -333,7 +296,8 @@ module snn_conv_event #(
                 qb2 <= qb;
                 ok2 <= ok1;
                 a2 <= a1;
-                sel2 <= f1 && rst_n && (int'(fry1) == by) && (int'(frx1) == bx);
+                {bry0, brx0, bry1, brx1} <= {bry, brx, bry0, brx0};
+                sel2 <= f1 && rst_n && (int'(bry1) == by) && (int'(brx1) == bx);
                 sel3 <= sel2 && rst_n;
                 a3 <= a2;
             end
