@@ -20,9 +20,10 @@
 // that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
 // Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order and
 // padding taps masked to code 0 (no block-RAM output drives logic) -> multiplier input
-// registers (the codes copied per lane) -> product register -> the sum of each tap row's TX products -> accumulate the TY row sums
-// -> write: PIPE = 6
-// (MULT18X18D with input and output registers). The malformed-frame flag of each image goes to
+// registers (the codes copied per lane) -> product register -> the sum of each tap row's TX
+// products -> accumulate the TY row sums -> write: PIPE = 6 (the multiplier's input and output
+// registers are fabric flip-flops: Yosys maps `*` onto MULT18X18D without its own registers).
+// The malformed-frame flag of each image goes to
 // the flag FIFO after its last issue, once the frame (and so its TLAST) is in; then the frame
 // is released and the next one read.
 module snn_direct_current #(

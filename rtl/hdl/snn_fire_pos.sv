@@ -1,9 +1,9 @@
 // snn_fire_pos: the position of snn_conv_event's fire pass in its membrane banks: output row and
 // column as quotient and remainder by K (oy / K, oy mod K, ox / K, ox mod K) and the output
 // group, group fastest, stepped once per fire issue and back to the first word after the last.
-// The layer keeps one for its own control and one per bank: each bank's read address comes from
-// a counter beside it, not from one register routed to all K x K banks (that fan-out was the
-// default network's routed critical path, 2.1 ns of logic and 8.1 ns of routing).
+// One per bank: each bank's read address and select come from a counter beside it, not from
+// one register routed to all K x K banks (that fan-out was the default network's routed
+// critical path, 2.1 ns of logic and 8.1 ns of routing).
 module snn_fire_pos #(
     parameter int OUT_H = 14,
     parameter int OUT_W = 14,

@@ -17,7 +17,7 @@ module snn_spike_iter #(
     parameter int GBI = 1,
     parameter int GROUPS = 1,        // output groups each spike updates
     parameter int GBO = 1,
-    parameter int COPIES = 1         // copies of y and x (kept apart in synthesis)
+    parameter int COPIES = 1         // copies of y, x and og (kept apart in synthesis)
 ) (
     input  logic clk,
     input  logic rst_n,
