@@ -461,7 +461,7 @@ def pnr(prj=DEFAULT_PRJ, part: str = DEFAULT_PART, mhz=DEFAULT_MHZ, seed: int = 
     if not prj.is_dir():
         raise RunError(f"{prj}: no such RTL project folder; write it first "
                        "(python -m rtl.generate RUN --out DIR)")
-    sources, ptop, _ = load_sources(prj)
+    sources, ptop, _ = load_sources(prj, "ecp5")
     top = top or ptop
     if lpf is not None and not Path(lpf).is_file():
         raise RunError(f"--lpf {lpf}: no such file")

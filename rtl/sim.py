@@ -33,6 +33,7 @@ import numpy as np
 
 from core.compare import BackendRun
 from core.errors import RunError, ToolError
+from rtl.variants import sources_for
 from rtl.verilator import (DEFAULT_BUILD_ROOT, SPEED_ARGS, TIMING_ARGS, RTLSimError,
                            check_verilator, failures_of, file_lock, find_verilator, log_tail,
                            make_runner, parse_results_xml, ports_vlt, raise_if_stopped,
@@ -252,11 +253,18 @@ class RTLProject:
     paths start from): the project folder, or the exported folder for Vivado HLS Verilog.
     """
 
-    def __init__(self, path, build_root=None):
+    def __init__(self, path, build_root=None, variant: str | None = None):
         self.path = Path(path).resolve()
         self.meta = load_project(self.path)
         self.top: str = self.meta["top"]
-        self.sources: list[Path] = [self.path / s for s in self.meta["sources"]]
+        # variant: an FPGA family whose library variants (rtl.variants) are simulated in place
+        # of the generic modules, on the behavioural models of its primitives
+        self.sources: list[Path] = [self.path / s
+                                    for s in sources_for(self.meta, variant, sim=True)]
+        missing = [str(s) for s in self.sources if not s.is_file()]
+        if missing:
+            raise RunError(f"{self.path}: the {variant} variant's {', '.join(missing)} missing; "
+                           "regenerate the project")
         self.dut_top: Path = self.path / self.meta["dut_top"]
         self.workdir: Path = self.path
         self.in_w = int(self.meta.get("in_w", 9))

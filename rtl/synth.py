@@ -45,6 +45,7 @@ from pathlib import Path
 
 from core.atomic import atomic_file
 from core.errors import RunError, ToolError, cli, run_cli
+from rtl.variants import sources_for
 
 DEFAULT_PRJ = Path("build/rtl_prj")
 
@@ -121,10 +122,21 @@ def load_manifest(prj: Path) -> dict:
     return meta
 
 
-def load_sources(prj: Path) -> tuple[list[str], str, list[str]]:
-    """(sources relative to prj, top, layers) from prj/project.json."""
+def load_sources(prj: Path, family: str | None = None) -> tuple[list[str], str, list[str]]:
+    """(sources relative to prj, with `family`'s variants in place, top, layers) from
+    prj/project.json."""
     meta = load_manifest(prj)
-    return meta["sources"], meta["top"], meta["layers"]
+    return variant_sources(prj, meta, family), meta["top"], meta["layers"]
+
+
+def variant_sources(prj: Path, meta: dict, family: str | None) -> list[str]:
+    """meta's sources for `family` (rtl.variants), each checked to exist in prj."""
+    sources = sources_for(meta, family)
+    for s in sources:
+        if Path(s).is_absolute() or not (prj / s).is_file():
+            raise RunError(f"{prj / 'project.json'}: the {family} variant {s} is not a file "
+                           f"relative to {prj}; regenerate the project")
+    return sources
 
 
 # ABC's own check of its mapping (&verify) asserts inside Gia_ManDupCollapse on some netlists
@@ -338,11 +350,12 @@ def synth(prj, top: str | None = None, family: str = "xc7") -> dict:
         raise RunError(f"{prj}: no such RTL project folder; write it first (rtl/writer.py)")
     meta = load_manifest(prj)
     top = top or meta["top"]
+    sources = variant_sources(prj, meta, fam.name)
     try:
-        stat, seconds = run_yosys(prj, meta["sources"], top, family=fam)
+        stat, seconds = run_yosys(prj, sources, top, family=fam)
         verified = True
     except Abc9VerifyCrash:
-        stat, seconds = run_yosys(prj, meta["sources"], top, abc9_verify=False, family=fam)
+        stat, seconds = run_yosys(prj, sources, top, abc9_verify=False, family=fam)
         verified = False
     report = summarize(stat, top, meta["layers"], seconds, fam, meta.get("memory_bits"))
     report["abc9_verify"] = verified

@@ -24,6 +24,7 @@ from core.hw.mapping import MAX_BITS
 from core.network import Network
 from core.random_ir import extreme, random_network
 from rtl import writer
+from rtl.sim import RTLProject
 from rtl.verilator import find_verilator
 from rtl_tests.tokens import (as_list, current_words, decode, lif_maps, map_tokens,
                               token_words)
@@ -172,6 +173,20 @@ def test_lif_direct(projects, design, layers, bits, lanes, T, leak, gaps, wide):
 ], ids=["default", "lanes2-gaps", "taps9-gaps", "taps3-groups3", "k5-c2-taps25-gaps",
         "k5-c2-taps5", "8x8-taps1-gaps", "8x8-taps3"])
 def test_conv_direct_current(projects, design, layers, lanes, taps, geometry, gaps):
+    check_direct_current(projects, design, layers, lanes, taps, geometry, gaps)
+
+
+@pytest.mark.parametrize("layers,lanes,taps,gaps", [
+    ("c16 p2 c32 p2 r", 16, 1, True),
+    ("c16 p2 c32 p2 r", 16, 9, False),
+], ids=["default-gaps", "taps9"])
+def test_conv_direct_current_on_ecp5_dsp_registers(projects, design, layers, lanes, taps, gaps):
+    """The ECP5 variant (MULT18X18D with its input and output registers, on its behavioural
+    model) in place of the generic multiplier: the same words, to the bit."""
+    check_direct_current(projects, design, layers, lanes, taps, None, gaps, variant="ecp5")
+
+
+def check_direct_current(projects, design, layers, lanes, taps, geometry, gaps, variant=None):
     net = random_network(layers, weight_bits=8, seed=7, **(geometry or {}))
     d = design(net, layers={"conv1": {"lanes": lanes, "taps": taps}})
     p = d.process("conv1_current")
@@ -183,8 +198,13 @@ def test_conv_direct_current(projects, design, layers, lanes, taps, geometry, ga
     for img in codes.reshape(len(codes), -1):
         words += [int(c) | ((i == len(img) - 1) << 8) for i, c in enumerate(img)]
     want = current_words(golden.conv_int(codes, L.weights, L.padding), lanes, L.current_bits)
-    out, _, _ = projects(d, p.name).stream_words(np.array(words, dtype=np.uint64), len(want),
-                                                 gaps=gaps, drain_cycles=300)
+    prj = projects(d, p.name)
+    if variant is not None:
+        assert any(s.parent.name == variant for s in RTLProject(prj.path).sources) is False
+        prj = RTLProject(prj.path, prj.build_root, variant=variant)
+        assert prj.path / f"hdl/{variant}/snn_mul_reg.sv" in prj.sources
+    out, _, _ = prj.stream_words(np.array(words, dtype=np.uint64), len(want), gaps=gaps,
+                                 drain_cycles=300)
     assert [int(w) for w in out] == want
 
 

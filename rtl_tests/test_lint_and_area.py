@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 from rtl_tests.conftest import cli
@@ -12,7 +14,8 @@ from rtl_tests.conftest import cli
 pytestmark = pytest.mark.generated_rtl
 
 from core.random_ir import random_network
-from rtl import synth, writer
+from rtl import pnr, synth, writer
+from rtl.variants import sources_for
 from rtl.verilator import find_verilator
 
 
@@ -32,11 +35,14 @@ def test_verilator_lint_clean(tmp_path, design, layers, kw, lanes):
     knobs = {k: v if isinstance(v, dict) else {"lanes": v} for k, v in lanes.items()}
     prj = writer.write(design(net, layers=knobs), tmp_path / "prj")
     meta = json.loads((prj / "project.json").read_text())
-    srcs = [str(prj / s) for s in meta["sources"]] + [str(prj / meta["dut_top"])]
-    for top in ("hire_snn", "dut_top"):
-        p = subprocess.run([find_verilator(), "--lint-only", "-Wall", "--top-module", top, *srcs],
-                           cwd=prj, capture_output=True, text=True)
-        assert p.returncode == 0 and "%Warning" not in p.stderr, p.stderr[-3000:]
+    # the generic library, and the ECP5 variants on the models of their primitives
+    for variant in (None, "ecp5"):
+        srcs = [str(prj / s) for s in sources_for(meta, variant, sim=True)]
+        srcs.append(str(prj / meta["dut_top"]))
+        for top in ("hire_snn", "dut_top"):
+            p = subprocess.run([find_verilator(), "--lint-only", "-Wall", "--top-module", top,
+                                *srcs], cwd=prj, capture_output=True, text=True)
+            assert p.returncode == 0 and "%Warning" not in p.stderr, (variant, p.stderr[-3000:])
 
 
 def test_yosys_maps_memories_and_keeps_multipliers_in_the_first_layer(tmp_path, design):
@@ -85,6 +91,31 @@ def test_ecp5_synthesis_reports_the_primitives_place_and_route_uses(tmp_path, de
     assert rep["memory"]["conv2"]["bits_allocated"] == rep["layers"]["conv2"]["DP16KD"] * 18432
     assert rep["layers"]["conv2"]["DPR16X4"] > 0  # its membrane banks, in LUT RAM
     assert json.loads((prj / "synth_ecp5_report.json").read_text()) == rep
+    assert "frontend: hdl/ecp5/snn_mul_reg.sv" in (prj / "synth_ecp5.log").read_text()
+
+
+def test_ecp5_multipliers_use_the_dsps_own_registers(tmp_path, design):
+    """The ECP5 flow synthesizes the ECP5 variant of the multiplier (project.json "variants"):
+    every MULT18X18D of the netlist nextpnr places has its A, B and P registers on, so no
+    routed path runs through the multiplier array; the generic module stays what simulates."""
+    net = random_network("c8 p2 c16 p2 r", seed=3)
+    d = design(net)
+    prj = writer.write(d, tmp_path / "prj")
+    sources, top, _ = synth.load_sources(prj, "ecp5")
+    generic, _, _ = synth.load_sources(prj)
+    assert "hdl/ecp5/snn_mul_reg.sv" in sources and "hdl/snn_mul_reg.sv" not in sources
+    assert "hdl/snn_mul_reg.sv" in generic and not any("ecp5" in s for s in generic)
+    tmp = Path(tempfile.mkdtemp(prefix=".synth-", dir=prj))   # as rtl.pnr: inside the project
+    pnr.run_synth(prj, tmp, sources, top)
+    netlist = json.loads((tmp / "netlist.json").read_text())
+    dsps = [c for m in netlist["modules"].values() for c in m["cells"].values()
+            if c["type"] == "MULT18X18D"]
+    assert len(dsps) == d.lanes["conv1"]
+    for c in dsps:
+        regs = {k: c["parameters"][k].strip() for k in
+                ("REG_INPUTA_CLK", "REG_INPUTB_CLK", "REG_PIPELINE_CLK", "REG_OUTPUT_CLK")}
+        assert regs == {"REG_INPUTA_CLK": "CLK0", "REG_INPUTB_CLK": "CLK0",
+                        "REG_PIPELINE_CLK": "NONE", "REG_OUTPUT_CLK": "CLK0"}
 
 
 def test_a_crash_of_abc9s_self_check_repeats_synthesis_without_it(tmp_path, design, monkeypatch):

@@ -63,6 +63,10 @@ def test_routes_reports_fmax_resources_and_packs_a_bitstream(routed):
         ("LFE5U-85F-6BG381C", "LFE5U-85F", "CABGA381", 6)
     assert r["target_mhz"] == MHZ and r["seed"] == 1 and r["top"] == "hire_snn"
     assert r["clock"] == "ap_clk"
+    # what was placed is the ECP5 variant of the multiplier (MULT18X18D's own registers)
+    synth_log = (prj / pnr.SYNTH_LOG).read_text()
+    assert "frontend: hdl/ecp5/snn_mul_reg.sv" in synth_log
+    assert "frontend: hdl/snn_mul_reg.sv" not in synth_log
 
     # the bitstream: ecppack's header names the part, and the device ID it carries (after the
     # VERIFY_ID command 0xE2) is the LFE5U-85F's, 0x41113043

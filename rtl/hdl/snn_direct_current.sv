@@ -19,13 +19,12 @@
 // The weight ROM holds one word of LANES x TY x TX weights per (group, channel, tap block), in
 // that order ($readmemh W_FILE, laid out by rtl/writer.py); its address is a counter.
 // Pipeline: issue (RAM/ROM read) -> RAM/ROM word -> registered again, codes in tap order and
-// padding taps masked to code 0 (no block-RAM output drives logic) -> multiplier input
-// registers (the codes copied per lane) -> product register -> the sum of each tap row's TX
-// products -> accumulate the TY row sums -> write: PIPE = 6 (the multiplier's input and output
-// registers are fabric flip-flops: Yosys maps `*` onto MULT18X18D without its own registers).
-// The malformed-frame flag of each image goes to
-// the flag FIFO after its last issue, once the frame (and so its TLAST) is in; then the frame
-// is released and the next one read.
+// padding taps masked to code 0 (no block-RAM output drives logic) -> multiplier operand
+// registers (each multiplier its own copy of the code) -> product register (both in
+// snn_mul_reg: on ECP5 MULT18X18D's own) -> the sum of each tap row's TX products ->
+// accumulate the TY row sums -> write: PIPE = 6.
+// The malformed-frame flag of each image goes to the flag FIFO after its last issue, once the
+// frame (and so its TLAST) is in; then the frame is released and the next one read.
 module snn_direct_current #(
     parameter int IN_C = 1,
     parameter int IN_H = 28,
@@ -269,32 +268,24 @@ module snn_direct_current #(
         last1r <= last1;
     end
 
-    // ---- multiplier input registers: each lane its own copy of the codes ---------------------
-    // One code register driving the multipliers of every lane was the routed critical path of
-    // the taps designs (85.8 MHz: 4.5 ns through the multiplier, 7.2 ns of routing to 16 lanes
-    // across the die). A copy per lane sits next to its multipliers; the fan-out moves to the
-    // code_r -> copy hop, which has no logic. ECP5's MULT18X18D is mapped without its own
-    // registers, so these are fabric flip-flops that placement puts beside the DSP.
-    logic signed [WB-1:0] wm [LANES][TP];
+    // ---- the multipliers: input registers, product registers (snn_mul_reg) -----------------
+    // Each multiplier registers its own weight and code: one code register driving the
+    // multipliers of every lane was the routed critical path of the taps designs (85.8 MHz:
+    // 4.5 ns through the multiplier, 7.2 ns of routing to 16 lanes across the die), so the
+    // fan-out is the code_r -> operand register hop, which has no logic. On ECP5 both
+    // registers are MULT18X18D's own (hdl/ecp5/snn_mul_reg.sv).
     logic signed [PB-1:0] prod [LANES][TP];
     logic v2, first2, last2;
     always_ff @(posedge clk) begin
-        for (int l = 0; l < LANES; l++)
-            for (int b = 0; b < TP; b++)
-                wm[l][b] <= $signed(wq_r[(b * LANES + l) * WB +: WB]);
         v2 <= v1r && rst_n;
         first2 <= first1r;
         last2 <= last1r;
     end
     for (genvar l = 0; l < LANES; l++) begin : g_lane
-        logic [7:0] cm [TP];
-        // keep on the process: opt_merge would fold the identical copies back into one
-        (* keep *) always_ff @(posedge clk)
-            cm <= code_r;
-        // ---- products (the multipliers' output registers) ------------------------------------
-        always_ff @(posedge clk)
-            for (int b = 0; b < TP; b++)
-                prod[l][b] <= PB'(wm[l][b]) * PB'({1'b0, cm[b]});
+        for (genvar b = 0; b < TP; b++) begin : g_tap
+            snn_mul_reg #(.AW(WB), .BW(8), .PW(PB)) u_mul (
+                .clk, .a(wq_r[(b * LANES + l) * WB +: WB]), .b(code_r[b]), .p(prod[l][b]));
+        end
     end
     logic v3, first3, last3;
     always_ff @(posedge clk) begin
