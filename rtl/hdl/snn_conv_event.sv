@@ -132,8 +132,8 @@ module snn_conv_event #(
     logic [TB-1:0] t;
     // scatter: the spike being added (snn_spike_iter walks the input slices)
     logic scatter_issue, at_eot;
-    logic [GBI-1:0] tok_g;
-    logic [LBI-1:0] lsb;
+    logic [K*K-1:0][GBI-1:0] tok_g;          // the spike's slice group and channel: a copy
+    logic [K*K-1:0][LBI-1:0] lsb;            // per bank (its weight address)
     logic [K*K-1:0][YBI-1:0] tok_y;          // the spike's row and column: a copy per bank
     logic [K*K-1:0][XBI-1:0] tok_x;
     logic [K*K-1:0][GBO-1:0] og;             // ... and its output group: a copy per bank
@@ -287,7 +287,7 @@ module snn_conv_event #(
             always_ff @(posedge clk) begin
                 a0 <= raddr;
                 ok0 <= yok && xok;
-                wa0 <= (WAB'(tok_g) << (LBI + TGB)) | (WAB'(lsb) << TGB)
+                wa0 <= (WAB'(tok_g[B]) << (LBI + TGB)) | (WAB'(lsb[B]) << TGB)
                        | WAB'(ogk_of[og[B]] + tap_of[{ry, rx}]);
                 wq <= wrom[wa0];
                 wq2 <= wq;

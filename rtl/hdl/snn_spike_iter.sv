@@ -6,10 +6,13 @@
 // in the cycle that finishes this one (slices are never empty), so a timestep takes exactly
 // spikes x GROUPS cycles. On the end-of-timestep token it raises `at_eot` for one cycle, drops
 // the token and fetches nothing more until the parent enables it again.
-// The token's row and column and the output group come in COPIES identical registers: a
-// parent that decodes them in several places (snn_conv_event: one address per membrane bank)
-// gives each its own copy, placed beside it, instead of routing one register across the die
-// (the default network's routed critical path: the row, 9.2 ns of routing; then the group).
+// The token's slice group, row and column, its spike mask (so the spike's channel, lsb) and
+// the output group come in COPIES identical registers: a parent that decodes them in several
+// places (snn_conv_event: one address per membrane bank) gives each its own copy, placed
+// beside it, instead of routing one register across the die (the default network's routed
+// critical paths: the row, 9.2 ns of routing; then the group; then the iterator's own group
+// into the clock enable of the one mask that fed every bank's weight address, 10.4 ns).
+// The iterator's own mask and group (rem, ogc) only decide when to fetch the next token.
 module snn_spike_iter #(
     parameter int IN_G = 16,         // input slice width
     parameter int YBI = 4,
@@ -26,8 +29,8 @@ module snn_spike_iter #(
     input  logic in_valid,
     output logic in_ready,
     output logic issue,                                  // a (spike, group) update this cycle
-    output logic [GBI-1:0] g,                            // ... its slice's group
-    output logic [((IN_G > 1) ? $clog2(IN_G) : 1)-1:0] lsb,   // ... its channel in the slice
+    output logic [COPIES-1:0][GBI-1:0] g,                // ... its slice's group
+    output logic [COPIES-1:0][((IN_G > 1) ? $clog2(IN_G) : 1)-1:0] lsb,  // ... its channel
     output logic [COPIES-1:0][YBI-1:0] y,
     output logic [COPIES-1:0][XBI-1:0] x,
     output logic [COPIES-1:0][GBO-1:0] og,               // ... the output group it updates
@@ -42,12 +45,6 @@ module snn_spike_iter #(
         one_bit = (m != '0) && ((m & (m - IN_G'(1))) == '0);
     endfunction
 
-    always_comb begin
-        lsb = '0;
-        for (int i = IN_G - 1; i >= 0; i--)
-            if (rem[i]) lsb = LBI'(i);
-    end
-
     assign issue = enable && have && !eot;
     assign at_eot = enable && have && eot;
     wire last_of_token = (ogc == GBO'(GROUPS - 1)) && single;
@@ -59,7 +56,7 @@ module snn_spike_iter #(
             ogc <= '0;
         end else if (in_ready) begin
             have <= 1'b1;
-            {eot, g} <= in_data[IN_G+XBI+YBI +: GBI+1];
+            eot <= in_data[IN_G+XBI+YBI+GBI];
             rem <= in_data[IN_G-1:0];
             single <= one_bit(in_data[IN_G-1:0]);
             ogc <= '0;
@@ -79,11 +76,23 @@ module snn_spike_iter #(
         // keep on the processes: opt_merge would fold the identical copies back into one
         (* keep *) always_ff @(posedge clk)
             if (rst_n && in_ready)
-                {y[i], x[i]} <= in_data[IN_G +: YBI+XBI];
+                {g[i], y[i], x[i]} <= in_data[IN_G +: GBI+YBI+XBI];
         (* keep *) always_ff @(posedge clk)
             if (!rst_n || in_ready)
                 og[i] <= '0;
             else if (issue)
                 og[i] <= (og[i] == GBO'(GROUPS - 1)) ? '0 : og[i] + GBO'(1);
+        // the mask steps with this copy's own group, as rem does with ogc (og[i] == ogc)
+        logic [IN_G-1:0] remc;
+        (* keep *) always_ff @(posedge clk)
+            if (rst_n && in_ready)
+                remc <= in_data[IN_G-1:0];
+            else if (rst_n && issue && og[i] == GBO'(GROUPS - 1))
+                remc <= remc & (remc - IN_G'(1));
+        always_comb begin
+            lsb[i] = '0;
+            for (int b = IN_G - 1; b >= 0; b--)
+                if (remc[b]) lsb[i] = LBI'(b);
+        end
     end
 endmodule
