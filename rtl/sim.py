@@ -259,12 +259,8 @@ class RTLProject:
         self.top: str = self.meta["top"]
         # variant: an FPGA family whose library variants (rtl.variants) are simulated in place
         # of the generic modules, on the behavioural models of its primitives
-        self.sources: list[Path] = [self.path / s
-                                    for s in sources_for(self.meta, variant, sim=True)]
-        missing = [str(s) for s in self.sources if not s.is_file()]
-        if missing:
-            raise RunError(f"{self.path}: the {variant} variant's {', '.join(missing)} missing; "
-                           "regenerate the project")
+        self.sources: list[Path] = [self.path / s for s in
+                                    sources_for(self.meta, variant, sim=True, root=self.path)]
         self.dut_top: Path = self.path / self.meta["dut_top"]
         self.workdir: Path = self.path
         self.in_w = int(self.meta.get("in_w", 9))

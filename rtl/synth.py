@@ -116,27 +116,14 @@ def load_manifest(prj: Path) -> dict:
         meta["layers"] = list(meta.get("layers", []))
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise RunError(f"{f}: unreadable or missing 'sources'/'top' ({e!r})") from e
-    for s in meta["sources"]:
-        if Path(s).is_absolute() or not (prj / s).is_file():
-            raise RunError(f"{f}: source {s} is not a file relative to {prj}")
-    return meta
+    return meta     # its sources are checked by sources_for(..., root=prj), per family
 
 
 def load_sources(prj: Path, family: str | None = None) -> tuple[list[str], str, list[str]]:
     """(sources relative to prj, with `family`'s variants in place, top, layers) from
     prj/project.json."""
     meta = load_manifest(prj)
-    return variant_sources(prj, meta, family), meta["top"], meta["layers"]
-
-
-def variant_sources(prj: Path, meta: dict, family: str | None) -> list[str]:
-    """meta's sources for `family` (rtl.variants), each checked to exist in prj."""
-    sources = sources_for(meta, family)
-    for s in sources:
-        if Path(s).is_absolute() or not (prj / s).is_file():
-            raise RunError(f"{prj / 'project.json'}: the {family} variant {s} is not a file "
-                           f"relative to {prj}; regenerate the project")
-    return sources
+    return sources_for(meta, family, root=prj), meta["top"], meta["layers"]
 
 
 # ABC's own check of its mapping (&verify) asserts inside Gia_ManDupCollapse on some netlists
@@ -350,7 +337,7 @@ def synth(prj, top: str | None = None, family: str = "xc7") -> dict:
         raise RunError(f"{prj}: no such RTL project folder; write it first (rtl/writer.py)")
     meta = load_manifest(prj)
     top = top or meta["top"]
-    sources = variant_sources(prj, meta, fam.name)
+    sources = sources_for(meta, fam.name, root=prj)
     try:
         stat, seconds = run_yosys(prj, sources, top, family=fam)
         verified = True

@@ -41,15 +41,21 @@ def library_variants() -> tuple[dict, dict]:
     return files, manifest
 
 
-def sources_for(meta: dict, family: str | None = None, sim: bool = False) -> list[str]:
+def sources_for(meta: dict, family: str | None = None, sim: bool = False,
+                root: Path | None = None) -> list[str]:
     """The project's sources with `family`'s variants in place of the generic modules (and,
-    with sim, the behavioural models of its primitives first). No family: the generic ones."""
+    with sim, the behavioural models of its primitives first). No family: the generic ones.
+    With `root` (the project folder) each is checked to be a file relative to it."""
     sources = list(meta["sources"])
-    if family is None:
-        return sources
-    v = meta.get("variants", {}).get(family)
-    if v is None:
-        return sources
-    replace = v.get("replace", {})
-    sources = [replace.get(s, s) for s in sources]
-    return [*v.get("sim_models", []), *sources] if sim else sources
+    v = meta.get("variants", {}).get(family) if family is not None else None
+    if v is not None:
+        replace = v.get("replace", {})
+        sources = [replace.get(s, s) for s in sources]
+        if sim:
+            sources = [*v.get("sim_models", []), *sources]
+    if root is not None:
+        for s in sources:
+            if Path(s).is_absolute() or not (Path(root) / s).is_file():
+                raise RunError(f"{Path(root) / 'project.json'}: source {s} is not a file "
+                               f"relative to {root}; regenerate the project")
+    return sources

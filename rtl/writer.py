@@ -234,7 +234,8 @@ def render(design: Design) -> dict:
     manifest = {
         "format": PROJECT_FORMAT, "version": 1, "top": TOP, "ir_sha256": net.sha256,
         "generator_sha256": generator_fingerprint(Path(__file__).parent),
-        "sources": sources, "variants": variants, "dut_top": "hdl/dut_top.sv", "in_w": AXIS_IN_W, "out_w": AXIS_OUT_W,
+        "sources": sources, "variants": variants, "dut_top": "hdl/dut_top.sv",
+        "in_w": AXIS_IN_W, "out_w": AXIS_OUT_W,
         "in_shape": list(net.in_shape), "n_inputs": net.n_inputs, "classes": net.classes,
         "timesteps": net.timesteps, "layers": [L.name for L in net.layers],
         "lanes": design.lanes,

@@ -200,7 +200,7 @@ def check_direct_current(projects, design, layers, lanes, taps, geometry, gaps, 
     want = current_words(golden.conv_int(codes, L.weights, L.padding), lanes, L.current_bits)
     prj = projects(d, p.name)
     if variant is not None:
-        assert any(s.parent.name == variant for s in RTLProject(prj.path).sources) is False
+        assert not any(s.parent.name == variant for s in RTLProject(prj.path).sources)
         prj = RTLProject(prj.path, prj.build_root, variant=variant)
         assert prj.path / f"hdl/{variant}/snn_mul_reg.sv" in prj.sources
     out, _, _ = prj.stream_words(np.array(words, dtype=np.uint64), len(want), gaps=gaps,

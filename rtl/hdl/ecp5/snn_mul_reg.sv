@@ -4,7 +4,7 @@
 // onto MULT18X18D without these registers and nextpnr does not pack fabric flip-flops into the
 // DSP; with them nextpnr times A and B as register inputs and P as a register output (its
 // MULT18X18D_REGS_ALL timing), so no path runs through the multiplier array.
-// Simulation: hdl/ecp5/sim/MULT18X18D.v is a behavioural model of the primitive in the modes
+// Simulation: hdl/ecp5/sim/MULT18X18D.sv is a behavioural model of the primitive in the modes
 // used here (rtl_tests/test_kernels.py runs the first layer on it against the golden model).
 module snn_mul_reg #(
     parameter int AW = 4,           // a: signed, at most 18 bits
